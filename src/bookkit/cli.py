@@ -1,0 +1,30 @@
+"""The ``bookkit`` maintainer command: ``bookkit <subcommand> [options]``.
+
+Each subcommand lives in its own module and exposes ``main(argv) -> int``.
+To add one, add a line to ``COMMANDS``: name -> ("module", "one-line help").
+Modules are imported only when their subcommand runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "manifest": ("bookkit.manifest", "write the names-only manifest of a NeMo RL checkout"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        width = max(map(len, COMMANDS))
+        lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in sorted(COMMANDS.items())]
+        print("usage: bookkit <subcommand> [options]\n\nsubcommands:\n" + "\n".join(lines))
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
