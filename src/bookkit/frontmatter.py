@@ -1,0 +1,146 @@
+"""Validate every page's front matter against the book's JSON Schema.
+
+The schema lives once, in ``bookkit/schemas/frontmatter.schema.json``. Each page
+is checked when Sphinx reads it; a problem becomes a warning (type ``bookkit``,
+subtype ``frontmatter``) at the page's file and line that names the key, the bad
+value and the closest valid value, so the strict build (``-W``) fails on it.
+
+Valid front matter is kept in ``env.bookkit_frontmatter`` for other extensions.
+The ``{frontmatter-schema}`` directive renders the schema as a table for the
+contributor guide, so the documentation cannot drift from the check.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from bookkit import __version__
+from bookkit.pages import FrontMatter, FrontMatterError, read_front_matter
+from bookkit.settings import read, register, setting
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrontMatterSettings:
+    frontmatter_exempt: list = setting(
+        [], "Glob patterns of document names whose front matter is not checked (generated API pages)."
+    )
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The front-matter JSON Schema shipped with bookkit."""
+    text = resources.files("bookkit").joinpath("schemas/frontmatter.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _closest(value: Any, choices: list[str]) -> str:
+    match = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.0)
+    return match[0] if match else choices[0]
+
+
+def explain(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """``(key, message)`` for one schema violation, with the fix spelled out."""
+    props = schema()["properties"]
+    path = [str(p) for p in error.absolute_path]
+    key = path[0] if path else ""
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return missing, (f"missing required key '{missing}'. Add it: {props[missing]['description']}")
+    if error.validator == "additionalProperties":
+        unknown = error.message.split("'")[1]
+        return unknown, (f"unknown key '{unknown}'; did you mean '{_closest(unknown, list(props))}'? "
+                         f"Valid keys: {', '.join(props)}")
+    if error.validator == "enum":
+        return key, (f"key '{'.'.join(path)}' has the bad value {error.instance!r}; "
+                     f"did you mean {_closest(error.instance, error.validator_value)!r}? "
+                     f"Valid values: {', '.join(error.validator_value)}")
+    return key, f"key '{'.'.join(path)}' has the bad value {error.instance!r}: {error.message}"
+
+
+def problems(fm: FrontMatter) -> list[tuple[int, str]]:
+    """Every ``(line, message)`` wrong with a page's front matter; empty when valid."""
+    validator = jsonschema.Draft202012Validator(schema())
+    found = []
+    for error in sorted(validator.iter_errors(fm.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        key, message = explain(error)
+        found.append((fm.line_of(key), message))
+    if not fm.data:
+        found = [(1, "page has no front matter. Start it with a '---' YAML block "
+                     "(notebooks: top-level notebook metadata) holding: " + ", ".join(schema()["required"]))]
+    return found
+
+
+def check_document(app: Sphinx, docname: str, source: list[str]) -> None:
+    env = app.env
+    settings = read(app.config, FrontMatterSettings)
+    if any(fnmatch.fnmatch(docname, pat) for pat in settings.frontmatter_exempt):
+        return
+    path = env.doc2path(docname)
+    try:
+        fm = read_front_matter(path)
+    except FrontMatterError as exc:
+        logger.warning(f"{exc.message}", location=(docname, exc.line), type="bookkit", subtype="frontmatter")
+        return
+    found = problems(fm)
+    for line, message in found:
+        logger.warning(message, location=(docname, line), type="bookkit", subtype="frontmatter")
+    if not found:
+        env.bookkit_frontmatter[docname] = dict(fm.data, title=fm.title)
+
+
+def init_env(app: Sphinx) -> None:
+    if not hasattr(app.env, "bookkit_frontmatter"):
+        app.env.bookkit_frontmatter = {}
+
+
+def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "bookkit_frontmatter", {}).pop(docname, None)
+
+
+def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
+    init_env(app)
+    for docname in docnames:
+        if docname in getattr(other, "bookkit_frontmatter", {}):
+            env.bookkit_frontmatter[docname] = other.bookkit_frontmatter[docname]
+
+
+class FrontMatterSchemaDirective(SphinxDirective):
+    """Render the front-matter schema as a table: key, required, allowed values, meaning."""
+
+    def run(self) -> list[nodes.Node]:
+        s = schema()
+        rows = ["| Key | Required | Allowed values | Meaning |", "|---|---|---|---|"]
+        for key, spec in s["properties"].items():
+            allowed = spec.get("enum") or (spec.get("items") or {}).get("enum") or [spec.get("type", "")]
+            kind = "list of " if spec.get("type") == "array" else ""
+            rows.append(f"| `{key}` | {'yes' if key in s['required'] else 'no'} | {kind}"
+                        + ", ".join(f"`{a}`" for a in allowed) + f" | {spec['description']} |")
+        container = nodes.container(classes=["bookkit-frontmatter-schema"])
+        self.state.nested_parse(StringList(rows, source="frontmatter.schema.json"), self.content_offset, container)
+        return [container]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    register(app, FrontMatterSettings)
+    app.add_directive("frontmatter-schema", FrontMatterSchemaDirective)
+    app.connect("builder-inited", init_env)
+    app.connect("source-read", check_document)
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
