@@ -12,7 +12,9 @@ Layout::
 
     tag                    the release tag given on the command line
     modules                {dotted module: {classes, functions, attributes,
-                            methods: {Class: [...]}, reexports, is_package, has_init}}
+                            methods: {Class: [...]}, fields: {Class: [class-body
+                            attributes: TypedDict keys, enum members]}, reexports
+                            (names an __init__ imports), is_package, has_init}}
     packages_without_init  [{package, path, modules}] folders with .py files but
                             no __init__.py (namespace packages)
     examples               every file under examples/
@@ -77,6 +79,7 @@ def scan_module(source: str, is_init: bool) -> dict[str, Any]:
     tree = ast.parse(source)
     classes, functions, attributes, reexports = set(), set(), set(), set()
     methods: dict[str, list[str]] = {}
+    fields: dict[str, list[str]] = {}
     for node in _top_level(tree.body):
         if isinstance(node, ast.ClassDef) and _public(node.name):
             classes.add(node.name)
@@ -87,6 +90,9 @@ def scan_module(source: str, is_init: bool) -> dict[str, Any]:
             }
             if names:
                 methods[node.name] = sorted(names)
+            attrs = {t for n in node.body for t in _targets(n) if _public(t)} - names
+            if attrs:
+                fields[node.name] = sorted(attrs)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _public(node.name):
             functions.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and is_init:
@@ -102,6 +108,7 @@ def scan_module(source: str, is_init: bool) -> dict[str, Any]:
         "functions": sorted(functions),
         "attributes": sorted(attributes),
         "methods": dict(sorted(methods.items())),
+        "fields": dict(sorted(fields.items())),
         "reexports": sorted(reexports - classes - functions - attributes),
     }
 

@@ -1,0 +1,202 @@
+"""bookkit.refcheck: unknown NeMo RL names, paths and config keys become located warnings."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sphinx.application import Sphinx
+from sphinx.util.console import nocolor
+from sphinx.util.docutils import docutils_namespace
+
+from bookkit.refcheck_scan import Index, scan
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_MANIFEST = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"
+
+TINY_MANIFEST = {
+    "tag": "v9.9.9",
+    "modules": {
+        "nemo_rl": {"classes": [], "functions": [], "attributes": [], "methods": {}, "fields": {},
+                    "reexports": [], "is_package": True, "has_init": True},
+        "nemo_rl.algorithms": {"classes": [], "functions": [], "attributes": [], "methods": {},
+                               "fields": {}, "reexports": [], "is_package": True, "has_init": True},
+        "nemo_rl.algorithms.grpo": {"classes": ["GRPOConfig"], "functions": ["grpo_train", "setup"],
+                                    "attributes": [], "methods": {}, "fields": {"GRPOConfig": ["seed"]},
+                                    "reexports": [], "is_package": False, "has_init": True},
+        "nemo_rl.algorithms.loss_functions": {
+            "classes": ["ClippedPGLossFn"], "functions": [], "attributes": [],
+            "methods": {"ClippedPGLossFn": ["__call__"]}, "fields": {}, "reexports": [],
+            "is_package": False, "has_init": True},
+    },
+    "packages_without_init": [],
+    "examples": ["examples/run_grpo.py", "examples/run_sft.py",
+                 "examples/configs/grpo_math_1B.yaml", "examples/configs/sft.yaml"],
+    "scripts": ["ray.sub", "tools/config_cli.py"],
+    "configs": {
+        "examples/configs/grpo_math_1B.yaml": ["grpo", "grpo.num_prompts_per_step", "grpo.seed",
+                                               "policy", "policy.model_name", "policy.generation",
+                                               "policy.generation.stop_strings"],
+        "examples/configs/sft.yaml": ["sft", "sft.max_num_epochs", "policy", "policy.model_name"],
+    },
+    "docs": [],
+}
+
+
+def build(tmp_path: Path, pages: dict[str, str], manifest: dict | None = TINY_MANIFEST,
+          **overrides) -> tuple[str, Path]:
+    """Build a tiny MyST book with bookkit.refcheck; return (warnings, outdir)."""
+    src = tmp_path / "book"
+    src.mkdir(parents=True)
+    if manifest is not None:
+        (src / "_data" / "nemo_rl").mkdir(parents=True)
+        (src / "_data" / "nemo_rl" / "v0.7.0.json").write_text(json.dumps(manifest))
+    (src / "conf.py").write_text(
+        "extensions = ['myst_parser', 'bookkit.refcheck']\n"
+        "exclude_patterns = ['_data/**', '_build']\n"
+        "show_warning_types = True\n"
+        + "".join(f"{k} = {v!r}\n" for k, v in overrides.items())
+    )
+    for name, text in pages.items():
+        (src / name).write_text(text)
+    if "index.md" not in pages:
+        toctree = "\n".join(n.rsplit(".", 1)[0] for n in pages)
+        (src / "index.md").write_text(f"# Home\n\n```{{toctree}}\n{toctree}\n```\n")
+    warnings = io.StringIO()
+    nocolor()
+    with docutils_namespace():
+        app = Sphinx(str(src), str(src), str(src / "_build/html"), str(src / "_build/doctrees"),
+                     "html", status=None, warning=warnings, freshenv=True)
+        app.build()
+    return warnings.getvalue(), src / "_build/html"
+
+
+PAGE = """---
+title: Example
+---
+# Example
+
+Call `nemo_rl.algorithms.grpo.grpo_train` or `nemo_rl.algorithms.loss_functions.ClippedPGLossFn.__call__`.
+
+```bash
+uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml \\
+    grpo.num_prompts_per_step=8 policy.model_name=Qwen/Qwen2.5-1.5B ++policy.brand_new=1
+```
+"""
+
+
+def test_correct_references_give_no_warning(tmp_path):
+    warnings, out = build(tmp_path, {"page.md": PAGE})
+    assert "refcheck" not in warnings, warnings
+    report = json.loads((out / "_bookkit" / "refcheck.json").read_text())
+    assert report["pages_checked"] == 2 and report["unknown"] == {}
+
+
+def test_invented_module_wrong_script_and_misspelled_key(tmp_path):
+    page = """# Wrong
+
+Import `nemo_rl.algorithms.grpoo` first.
+
+Then run:
+
+```bash
+uv run examples/run_grp.py --config examples/configs/grpo_math_1B.yaml \\
+    grpo.num_prompt_per_step=8
+```
+"""
+    warnings, _ = build(tmp_path, {"page.md": page})
+    lines = [w for w in warnings.splitlines() if "[bookkit.refcheck]" in w]
+    assert len(lines) == 3, warnings
+    module, key, path = lines
+    assert "page.md:3:" in module and "'nemo_rl.algorithms.grpoo'" in module
+    assert "did you mean 'nemo_rl.algorithms.grpo'?" in module
+    assert "page.md:8:" in path and "did you mean 'examples/run_grpo.py'?" in path
+    assert "page.md:8:" in key and "'grpo.num_prompt_per_step'" in key
+    assert "checked against examples/configs/grpo_math_1B.yaml" in key
+    assert "did you mean 'grpo.num_prompts_per_step'?" in key
+
+
+def test_key_without_config_checks_union_of_configs(tmp_path):
+    page = "# K\n\n`uv run examples/run_sft.py sft.max_num_epochs=1 sft.max_epochs=2`\n"
+    warnings, _ = build(tmp_path, {"page.md": page})
+    lines = [w for w in warnings.splitlines() if "[bookkit.refcheck]" in w]
+    assert len(lines) == 1 and "'sft.max_epochs'" in lines[0], warnings
+    assert "checked against all configs" in lines[0]
+
+
+def test_recipe_yaml_block(tmp_path):
+    page = """# Recipe
+
+```yaml
+# recipe: examples/configs/grpo_math_1B.yaml
+grpo:
+  num_prompts_per_step: 16
+  seeed: 3
+policy:
+  generation:
+    stop_strings: ["</answer>"]
+```
+
+```yaml
+# a block without a recipe line is not checked
+anything: 1
+```
+"""
+    warnings, _ = build(tmp_path, {"page.md": page})
+    lines = [w for w in warnings.splitlines() if "[bookkit.refcheck]" in w]
+    assert len(lines) == 1, warnings
+    assert "page.md:7:" in lines[0] and "'grpo.seeed'" in lines[0]
+    assert "did you mean 'grpo.seed'?" in lines[0]
+
+
+def test_opt_outs(tmp_path):
+    pages = {
+        "fictitious.md": "---\nrefcheck: false\n---\n# F\n\n`nemo_rl.my_algorithm.train`\n",
+        "inline.md": ("# I\n\nSay `nemo_rl.my_algorithm` <!-- refcheck: ignore -->\n\n"
+                      "<!-- refcheck: off -->\n`examples/run_mine.py`\n<!-- refcheck: on -->\n"
+                      "`nemo_rl.still_checked`\n"),
+    }
+    warnings, out = build(tmp_path, pages)
+    lines = [w for w in warnings.splitlines() if "[bookkit.refcheck]" in w]
+    assert len(lines) == 1 and "'nemo_rl.still_checked'" in lines[0], warnings
+    report = json.loads((out / "_bookkit" / "refcheck.json").read_text())
+    assert report["pages_opted_out"] == ["fictitious"]
+
+
+def test_disabled_and_missing_manifest(tmp_path):
+    page = {"page.md": "# P\n\n`nemo_rl.nope`\n"}
+    warnings, _ = build(tmp_path / "a", page, bookkit_refcheck_enabled=False)
+    assert "refcheck" not in warnings
+    warnings, _ = build(tmp_path / "b", page, manifest=None)
+    assert "manifest" in warnings and "nemo_rl.nope" not in warnings
+
+
+def test_notebook_cells_are_checked(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# NB\n"]},
+                    {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": ["import os\n", "from nemo_rl.algorithms.grpo import grpo_trian\n"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    from bookkit.refcheck import _page_text
+    text, enabled, labels = _page_text(Path("x.ipynb"), json.dumps(nb))
+    findings = scan(text, Index(TINY_MANIFEST))
+    assert enabled and [f.name for f in findings] == ["nemo_rl.algorithms.grpo.grpo_trian"]
+    assert labels[findings[0].line - 1] == "cell 2, line 2"
+    assert findings[0].suggestion == "nemo_rl.algorithms.grpo.grpo_train"
+
+
+@pytest.mark.skipif(not REAL_MANIFEST.exists(), reason="manifest not generated")
+def test_real_manifest_suggestions():
+    index = Index(json.loads(REAL_MANIFEST.read_text()))
+    text = ("`nemo_rl.algorithms.grpo.grpo_train` and `nemo_rl.algorithms.grpo.GRPOConfig`\n"
+            "`nemo_rl.models.policy.megatron_policy_worker.MegatronPolicyWorker`\n"
+            "uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml "
+            "grpo.num_prompts_per_step=8 loss_fn.ratio_clip_maxx=0.3\n"
+            "`examples/configs/recipes/llm/` and `examples/configs/evals/eval.yaml`\n")
+    found = {f.name: f.suggestion for f in scan(text, index)}
+    assert found == {
+        "nemo_rl.models.policy.megatron_policy_worker.MegatronPolicyWorker":
+            "nemo_rl.models.policy.workers.megatron_policy_worker.MegatronPolicyWorker",
+        "loss_fn.ratio_clip_maxx": "loss_fn.ratio_clip_max",
+    }
