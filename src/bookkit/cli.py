@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("bookkit.manifest", "write the names-only manifest of a NeMo RL checkout"),
+    "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
 }
 
 

@@ -1,0 +1,49 @@
+# The NeMo RL Book: set-up, build, test and preview.
+#   make book   - build the book (creates .venv and installs what it needs if missing)
+#   make test   - build the book if needed, then run the whole test suite
+#   make serve  - preview the built site on http://127.0.0.1:8000
+# See BUILD_INSTRUCTIONS.md for profiles, audiences, caching and troubleshooting.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+BOOK_HTML ?= book/_build/html
+PORT   ?= 8000
+
+# Notebooks train on the CPU: one torch thread per process and a passive
+# OpenMP wait policy stay fast when two processes share this machine's cores.
+export OMP_NUM_THREADS ?= 1
+export OMP_WAIT_POLICY ?= PASSIVE
+export PYTHONHASHSEED ?= 0
+# Nothing in the build or the tests may reach a model hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: book test serve setup clean clean-all
+
+# The venv is (re)installed when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+book: setup
+	$(BIN)/jupyter-book build book/ -W -n --keep-going
+	@echo "HTML: $(BOOK_HTML)/index.html  (preview: make serve)"
+
+test: book
+	$(BIN)/python -m pytest
+
+serve:
+	@test -f $(BOOK_HTML)/index.html || { echo "error: no built site at $(BOOK_HTML); run 'make book' first"; exit 1; }
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BOOK_HTML)
+
+clean:
+	rm -rf book/_build
+
+clean-all: clean
+	rm -rf $(VENV) node_modules
