@@ -42,6 +42,13 @@ serve:
 	@test -f $(BOOK_HTML)/index.html || { echo "error: no built site at $(BOOK_HTML); run 'make book' first"; exit 1; }
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BOOK_HTML)
 
+# make lab - install the dev extra and a `nemo-rl-book` kernel for this venv, then open JupyterLab on the notebooks.
+.PHONY: lab
+lab: setup
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name nemo-rl-book --display-name "Python (nemo-rl-book)"
+	$(BIN)/jupyter lab book/notebooks
+
 clean:
 	rm -rf book/_build
 
