@@ -22,8 +22,10 @@ Layout::
     configs                {yaml path: [dotted keys]} for every YAML under
                             examples/ (configs/, recipes/, evals/, ...), with
                             ``defaults:`` inheritance resolved and ``_override_`` honoured
-    config_defaults        {yaml path: {leaf key: scalar, list of scalars, {} or
-                            "<list of mappings>"}} for every YAML outside recipes/
+    config_defaults        {yaml path: {leaf key: scalar, list of scalars, {},
+                            "<list of mappings>" or "<long string>" (over 80
+                            characters, e.g. chat templates: not recorded)}}
+                            for every YAML outside recipes/
     config_errors          {yaml path: short reason} for files that could not be resolved
     docs                   every docs/**/*.md path
 """
@@ -33,12 +35,29 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 LIST_OF_MAPPINGS = "<list of mappings>"
+LONG_STRING = "<long string>"  # chat templates and the like: not recorded
+MAX_STRING = 80
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads 1e-8 as a float, as OmegaConf does (YAML 1.1 wants 1.0e-8)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
 SCRIPT_DIRS = ("tools", "docker")
 
 
@@ -167,7 +186,7 @@ def load_resolved(path: Path, _seen: tuple = ()) -> dict:
     """Load one YAML file with its ``defaults:`` parents merged in (paths relative to the file)."""
     if path in _seen:
         raise ValueError(f"inheritance cycle through {path.name}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
     if not isinstance(data, dict):
         raise ValueError("top level is not a mapping")
     parents = data.pop("defaults", None)
@@ -206,6 +225,8 @@ def flatten(node: dict, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > MAX_STRING or "\n" in value):
+        return LONG_STRING
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)  # dates and other YAML-native scalars

@@ -43,7 +43,8 @@ def checkout(tmp_path: Path) -> Path:
         ),
         "nemo_rl/environments/games/sliding_puzzle.py": "class SlidingPuzzleEnv: pass\n",
         "examples/run_grpo.py": "",
-        "examples/configs/base.yaml": "a:\n  b: 1\n  c: [1, 2]\nd:\n  e: x\n  f: y\ng: null\n",
+        "examples/configs/base.yaml": ("a:\n  b: 1\n  c: [1, 2]\nd:\n  e: x\n  f: y\ng: null\n"
+                                       "lr: 1e-8\ntemplate: '" + "x" * 81 + "'\n"),
         "examples/configs/child.yaml": "defaults: base.yaml\na:\n  z: true\nd:\n  _override_: true\n  e: 2\n",
         "examples/configs/recipes/llm/r.yaml": "defaults:\n  - ../../child.yaml\nh:\n  - {k: 1}\n",
         "examples/configs/broken.yaml": "defaults: missing.yaml\n",
@@ -74,11 +75,12 @@ def test_modules_are_names_only(checkout):
 def test_config_inheritance(checkout):
     m = manifest.build(checkout, "vX")
     child = m["configs"]["examples/configs/child.yaml"]
-    assert child == sorted(["a", "a.b", "a.c", "a.z", "d", "d.e", "g"])  # d.f dropped by _override_
+    assert child == sorted(["a", "a.b", "a.c", "a.z", "d", "d.e", "g", "lr", "template"])  # d.f: _override_
     recipe = m["configs"]["examples/configs/recipes/llm/r.yaml"]
     assert set(child) < set(recipe) and "h" in recipe
     assert m["config_defaults"]["examples/configs/child.yaml"] == {
-        "a.b": 1, "a.c": [1, 2], "a.z": True, "d.e": 2, "g": None}
+        "a.b": 1, "a.c": [1, 2], "a.z": True, "d.e": 2, "g": None,
+        "lr": 1e-8, "template": manifest.LONG_STRING}  # 1e-8 is a float, as in OmegaConf
     assert "examples/configs/recipes/llm/r.yaml" not in m["config_defaults"]
     assert "not found" in m["config_errors"]["examples/configs/broken.yaml"]
 
