@@ -1,0 +1,360 @@
+"""Content gating: one source tree, three published audiences, nothing leaked between them.
+
+A build publishes for one audience: ``ga`` (general availability), ``ea`` (early
+access) or ``internal``, taken from the environment variable ``BOOK_AUDIENCE``
+(``bookkit build --audience ea`` sets it), else ``bookkit_gating_audience`` in
+``_config.yml``, else ``ga``: a build that names no audience publishes only what
+every reader may see. Conditions use the grammar of :mod:`bookkit.conditions`
+(``ea or internal``, ``not ga``, ``(ea or internal) and not ga``).
+
+Four levels of gating:
+
+* **page**: front matter ``only: <condition>``. A folder's ``index.md`` passes its
+  condition to every page below that folder.
+* **toc entry**: ``bookkit_gating_toc`` in ``_config.yml`` maps a toc entry to a
+  condition (sphinx-external-toc rejects unknown keys in ``_toc.yml``): a document
+  name (the entry and everything under it), ``caption:<part caption>`` (a whole
+  part) or a URL entry.
+* **card**: a card pointing at a gated-out page is left out of ``{section-cards}``
+  and ``{page-cards}`` (a ``bookkit.cards.CARD_FILTERS`` predicate).
+* **block**: ``{only-audience} <condition>`` fences inside a page (see
+  :mod:`bookkit.gating_blocks`); Sphinx's own ``only`` directive is untouched.
+
+A gated-out page is never read: on ``config-inited`` it is removed from the
+external site map and added to ``exclude_patterns``, so it is absent from HTML,
+navigation, cards, search, JSON and llms files; ``env.bookkit_hidden_docs`` names
+those pages for other extensions (redirects, learning paths). A link from a
+visible page to a hidden one is a warning (an error under ``-W``) at the linking
+page and line, and the link is reduced to its text. When the audience or the
+hidden set changes, the HTML output folder is emptied first, so no page of an
+earlier, wider build survives in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ConfigError
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.matching import Matcher
+
+from bookkit import __version__
+from bookkit.cards import CARD_FILTERS
+from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
+from bookkit.gating_blocks import DIRECTIVE, filter_source
+from bookkit.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
+from bookkit.settings import read, register, setting
+
+logger = logging.getLogger(__name__)
+ENV_VAR = "BOOK_AUDIENCE"
+STAMP = "bookkit-gating.json"
+
+
+@dataclass(frozen=True)
+class GatingSettings:
+    gating_audience: str = setting("", f"Audience when {ENV_VAR} is unset: ga, ea or internal (empty: ga).")
+    gating_toc: dict = setting({}, "Toc entry -> condition: a document name, 'caption:<part caption>' or a URL.")
+
+
+def audience_of(config: Config) -> str:
+    """The audience this build publishes for; a bad value is a configuration error."""
+    value = os.environ.get(ENV_VAR, "").strip() or read(config, GatingSettings).gating_audience.strip()
+    value = value or DEFAULT_AUDIENCE
+    if value not in AUDIENCES:
+        raise ConfigError(f"{ENV_VAR}={value!r} is not an audience; set it to one of: {', '.join(AUDIENCES)} "
+                          f"(or leave it unset for '{DEFAULT_AUDIENCE}')")
+    return value
+
+
+def _strip_suffix(name: str) -> str:
+    for suffix in SOURCE_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name.lstrip("/")
+
+
+def _config_line(srcdir: Path, key: str) -> int:
+    try:
+        lines = (srcdir / "_config.yml").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    return next((n for n, text in enumerate(lines, 1) if key in text), 1)
+
+
+class _Decider:
+    """Works out which documents this audience may not see, and why."""
+
+    def __init__(self, app: Sphinx, config: Config, audience: str):
+        self.srcdir = Path(app.srcdir)
+        self.config = config
+        self.audience = audience
+        self.site_map = getattr(config, "external_site_map", None)
+        self.errors: list[str] = []
+        self.hidden: dict[str, str] = {}
+
+    def docnames(self) -> list[str]:
+        if self.site_map is not None:
+            return sorted(_strip_suffix(d) for d in self.site_map)
+        matcher = Matcher(list(self.config.exclude_patterns))
+        found = []
+        for path in sorted(self.srcdir.rglob("*")):
+            rel = path.relative_to(self.srcdir).as_posix()
+            if path.suffix in SOURCE_SUFFIXES and path.is_file() and not matcher(rel):
+                found.append(_strip_suffix(rel))
+        return found
+
+    def children(self, docname: str) -> list[str]:
+        if self.site_map is None or docname not in self.site_map:
+            return []
+        return [_strip_suffix(str(i)) for t in self.site_map[docname].subtrees
+                for i in t.items if isinstance(i, str)]
+
+    def check(self, condition: Any, where: str) -> bool | None:
+        """True/False for a parsable condition; None (and an error) otherwise."""
+        try:
+            return parse(condition).allows(self.audience)
+        except ConditionError as exc:
+            self.errors.append(f"{where}: {exc}. Fix the condition: {exc.problem}")
+            return None
+
+    def hide(self, docname: str, reason: str) -> None:
+        if docname not in self.hidden:
+            self.hidden[docname] = reason
+            for child in self.children(docname):
+                self.hide(child, f"under '{docname}', which is {reason}")
+
+    def page_conditions(self, docnames: list[str]) -> dict[str, tuple[str, str]]:
+        found = {}
+        for docname in docnames:
+            path = source_of(self.srcdir, docname)
+            if path is None:
+                continue
+            rel = path.relative_to(self.srcdir).as_posix()
+            try:
+                fm = read_front_matter(path)
+            except FrontMatterError as exc:
+                self.errors.append(f"{rel}:{exc.line}: {exc.message} (gating reads 'only:' from it)")
+                continue
+            if "only" in fm.data:
+                where = f"{rel}:{fm.line_of('only')}: front matter 'only'"
+                if self.check(fm.data["only"], where) is not None:
+                    found[docname] = (str(fm.data["only"]), where)
+        return found
+
+    def decide(self) -> dict[str, str]:
+        docnames = self.docnames()
+        root = _strip_suffix(self.site_map.root.docname) if self.site_map is not None else self.config.root_doc
+        conditions = self.page_conditions(docnames)
+        if root in conditions:
+            self.errors.append(f"{conditions[root][1]}: the root page '{root}' cannot be gated; "
+                               "remove 'only:' from it and gate its sections instead")
+            conditions.pop(root)
+        for docname in docnames:
+            parts = docname.split("/")
+            folders = ["/".join(parts[:k]) + "/index" for k in range(len(parts) - 1, 0, -1)]
+            for owner in [docname] + [f for f in folders if f != docname]:
+                if owner in conditions and not parse(conditions[owner][0]).allows(self.audience):
+                    cond, where = conditions[owner]
+                    self.hide(docname, f"gated by {where} = {cond!r}")
+                    break
+        self.toc_conditions(set(docnames), root)
+        self.hidden.pop(root, None)
+        return self.hidden
+
+    def toc_conditions(self, docnames: set[str], root: str) -> None:
+        for key, condition in sorted(read(self.config, GatingSettings).gating_toc.items()):
+            where = (f"_config.yml:{_config_line(self.srcdir, str(key))}: "
+                     f"sphinx.config.bookkit_gating_toc[{key!r}]")
+            visible = self.check(condition, where)
+            if key.startswith("caption:"):
+                caption = key[len("caption:"):].strip()
+                trees = [t for d in (self.site_map or {}) for t in self.site_map[d].subtrees if t.caption == caption]
+                if not trees:
+                    self.errors.append(f"{where}: no part of _toc.yml has the caption {caption!r}; "
+                                       "copy the caption exactly")
+                elif visible is False:
+                    for tree in trees:
+                        tree.items[:] = [i for i in tree.items if not self._hide_item(i, where, condition)]
+            elif "://" in key:
+                items = [(t, i) for d in (self.site_map or {}) for t in self.site_map[d].subtrees
+                         for i in t.items if getattr(i, "url", None) == key]
+                if not items:
+                    self.errors.append(f"{where}: no 'url:' entry of _toc.yml is {key!r}")
+                elif visible is False:
+                    for tree, item in items:
+                        tree.items.remove(item)
+            else:
+                docname = _strip_suffix(key)
+                if docname not in docnames:
+                    self.errors.append(f"{where}: {docname!r} is not an entry of _toc.yml; use a 'file:' "
+                                       "value, 'caption:<part caption>' or a 'url:' value")
+                elif docname == root:
+                    self.errors.append(f"{where}: the root page cannot be gated")
+                elif visible is False:
+                    self.hide(docname, f"gated by {where} = {condition!r}")
+
+    def _hide_item(self, item: Any, where: str, condition: str) -> bool:
+        if isinstance(item, str):
+            self.hide(_strip_suffix(str(item)), f"gated by {where} = {condition!r}")
+        return True
+
+    def prune(self) -> None:
+        """Drop hidden documents from the site map and from every toctree that lists them."""
+        if self.site_map is None:
+            return
+        for name in list(self.site_map):
+            for tree in self.site_map[name].subtrees:
+                tree.items[:] = [i for i in tree.items if not (isinstance(i, str) and
+                                                              _strip_suffix(str(i)) in self.hidden)]
+            self.site_map[name].subtrees[:] = [t for t in self.site_map[name].subtrees if t.items]
+        for name in list(self.site_map):
+            if _strip_suffix(name) in self.hidden:
+                del self.site_map[name]
+
+
+def decide(app: Sphinx, config: Config) -> None:
+    """config-inited (after sphinx-external-toc): compute hidden pages, prune the toc, exclude them."""
+    audience = audience_of(config)
+    config.bookkit_gating_audience = audience  # a changed audience makes Sphinx re-read every page
+    decider = _Decider(app, config, audience)
+    hidden = decider.decide()
+    if decider.errors:
+        raise ConfigError("content gating found bad conditions:\n  " + "\n  ".join(decider.errors))
+    decider.prune()
+    patterns = []
+    for docname in sorted(hidden):
+        path = source_of(app.srcdir, docname)
+        patterns.append(path.relative_to(app.srcdir).as_posix() if path else docname + ".md")
+    config.exclude_patterns = list(config.exclude_patterns) + patterns
+    if hasattr(app, "bookkit_own_excludes"):  # bookkit.tocguard: excluded on purpose, not orphans
+        app.bookkit_own_excludes = list(app.bookkit_own_excludes) + patterns
+    app.bookkit_audience, app.bookkit_hidden = audience, dict(sorted(hidden.items()))
+    logger.info(f"[gating] audience {audience}: {len(hidden)} page(s) gated out")
+
+
+def start(app: Sphinx) -> None:
+    """builder-inited: expose the decision on the environment; empty stale output of another audience."""
+    app.env.bookkit_audience = getattr(app, "bookkit_audience", DEFAULT_AUDIENCE)
+    app.env.bookkit_hidden_docs = set(getattr(app, "bookkit_hidden", {}))
+    stamp = Path(app.doctreedir) / STAMP
+    current = json.dumps({"audience": app.env.bookkit_audience, "hidden": sorted(app.env.bookkit_hidden_docs)})
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == current:
+        return
+    outdir, srcdir = Path(app.outdir).resolve(), Path(app.srcdir).resolve()
+    if outdir.is_dir() and outdir != srcdir and outdir not in srcdir.parents:
+        for child in outdir.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current, encoding="utf-8")
+
+
+def filter_blocks(app: Sphinx, docname: str, source: list[str]) -> None:
+    """source-read: blank out gated-out ``{only-audience}`` blocks before the page is parsed."""
+    suffix = Path(app.env.doc2path(docname)).suffix
+    result = filter_source(suffix, source[0], app.env.bookkit_audience)
+    for line, condition, problem in result.problems:
+        where = f"cell {line}" if suffix == ".ipynb" else f"line {line}"
+        logger.warning(f"bad audience condition {condition!r} ({where}): {problem}. The block is left out "
+                       "of every build until the condition is fixed", location=(docname, line),
+                       type="bookkit", subtype="gating")
+    source[0] = result.text
+
+
+class OnlyAudienceDirective(SphinxDirective):
+    """``{only-audience} <condition>``: the body is published only for matching audiences."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec = {"class": directives.class_option}
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            visible = parse(self.arguments[0]).allows(self.env.bookkit_audience)
+        except ConditionError as exc:
+            logger.warning(f"{{{DIRECTIVE}}} {exc}; fix: {exc.problem}", location=self.get_location(),
+                           type="bookkit", subtype="gating")
+            return []
+        return self.parse_content_to_nodes(allow_section_headings=True) if visible else []
+
+
+def _target_of(node: nodes.Element, docname: str, env: Any) -> str | None:
+    if isinstance(node, addnodes.download_reference):
+        rel, _ = env.relfn2path(node.get("reftarget", ""), docname)
+        return _strip_suffix(rel) if rel.endswith(SOURCE_SUFFIXES) else None
+    target = node.get("reftarget", "")
+    if node.get("refdomain") == "doc" and node.get("reftype") == "myst":
+        return target
+    if node.get("refdomain") == "std" and node.get("reftype") == "doc":
+        from sphinx.util import docname_join
+        return target.lstrip("/") if target.startswith("/") else docname_join(docname, target)
+    return None
+
+
+def check_links(app: Sphinx, doctree: nodes.document) -> None:
+    """doctree-read: a link to a gated-out page is an error at the link, never a dangling link."""
+    env = app.env
+    hidden = env.bookkit_hidden_docs
+    if not hidden:
+        return
+    for node in list(doctree.findall(lambda n: isinstance(n, (addnodes.pending_xref,
+                                                              addnodes.download_reference)))):
+        target = _target_of(node, env.docname, env)
+        if target in hidden:
+            reason = getattr(app, "bookkit_hidden", {}).get(target, "gated out")
+            logger.warning(f"{env.docname} links to '{target}', which the '{env.bookkit_audience}' build "
+                           f"does not publish ({reason}). Remove the link, or put it inside an "
+                           f"{{{DIRECTIVE}}} block whose condition excludes '{env.bookkit_audience}'",
+                           location=node, type="bookkit", subtype="gating")
+            node.replace_self(nodes.inline("", "", *node.children))
+
+
+def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
+    """build-finished: published copies of sources carry no gated-out block or cell."""
+    if exception is not None or app.builder.format != "html":
+        return
+    env, sources = app.env, Path(app.outdir) / "_sources"
+    for docname in sorted(env.found_docs):
+        path = Path(env.doc2path(docname))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if DIRECTIVE not in text and '"only"' not in text:
+            continue
+        filtered = filter_source(path.suffix, text, env.bookkit_audience, blank=False)
+        if filtered.text == text:
+            continue
+        for copy in sources.parent.glob(f"_sources/{docname}{path.suffix}*"):
+            if copy.read_text(encoding="utf-8") != filtered.text:
+                copy.write_text(filtered.text, encoding="utf-8")
+
+
+def card_visible(env: Any, docname: str) -> bool:
+    """bookkit.cards predicate: no card for a page this build does not publish."""
+    return docname.lstrip("/") not in getattr(env, "bookkit_hidden_docs", ())
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    register(app, GatingSettings)
+    app.setup_extension("bookkit.cards")
+    if card_visible not in CARD_FILTERS:
+        CARD_FILTERS.append(card_visible)
+    app.add_directive(DIRECTIVE, OnlyAudienceDirective)
+    app.connect("config-inited", decide, priority=950)
+    app.connect("builder-inited", start, priority=100)
+    app.connect("source-read", filter_blocks, priority=100)
+    app.connect("doctree-read", check_links)
+    app.connect("build-finished", rewrite_sources)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
