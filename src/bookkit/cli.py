@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("bookkit.manifest", "write the names-only manifest of a NeMo RL checkout"),
     "build": ("bookkit.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
     "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
+    "notebooks": ("bookkit.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
 }
 
 
