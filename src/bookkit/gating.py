@@ -325,20 +325,25 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     env, sources = app.env, Path(app.outdir) / "_sources"
+    hidden = env.bookkit_hidden_docs
     for docname in sorted(env.found_docs):
         path = Path(env.doc2path(docname))
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
             continue
-        if DIRECTIVE not in text and '"only"' not in text:
+        names = [h for h in hidden if h in text]
+        if DIRECTIVE not in text and '"only"' not in text and not names:
             continue
-        filtered = filter_source(path.suffix, text, env.bookkit_audience, blank=False)
-        if filtered.text == text:
+        filtered = filter_source(path.suffix, text, env.bookkit_audience, blank=False).text
+        if names and path.suffix != ".ipynb":  # a hidden page named alone on a line ({page-cards} ...)
+            filtered = "\n".join(line for line in filtered.split("\n")
+                                 if _strip_suffix(line.strip().lstrip("/")) not in hidden)
+        if filtered == text:
             continue
         for copy in sources.parent.glob(f"_sources/{docname}{path.suffix}*"):
-            if copy.read_text(encoding="utf-8") != filtered.text:
-                copy.write_text(filtered.text, encoding="utf-8")
+            if copy.read_text(encoding="utf-8") != filtered:
+                copy.write_text(filtered, encoding="utf-8")
 
 
 def card_visible(env: Any, docname: str) -> bool:
@@ -351,7 +356,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("bookkit.cards")
     if card_visible not in CARD_FILTERS:
         CARD_FILTERS.append(card_visible)
-    app.add_directive(DIRECTIVE, OnlyAudienceDirective)
+    app.add_directive(DIRECTIVE, OnlyAudienceDirective, override=True)
     app.connect("config-inited", decide, priority=950)
     app.connect("builder-inited", start, priority=100)
     app.connect("source-read", filter_blocks, priority=100)

@@ -61,7 +61,23 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 def dumps(data: Any) -> str:
     """The one JSON layout of bookkit outputs (stable, UTF-8, one key per line)."""
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n"
+
+
+def schema_validator(name: str) -> Any:
+    """A jsonschema validator for ``page`` or ``index`` records (``$ref`` between them resolved)."""
+    import jsonschema
+    from importlib import resources
+    from referencing import Registry, Resource
+
+    def load(file: str) -> dict:
+        return json.loads(resources.files("bookkit").joinpath(f"schemas/{file}").read_text("utf-8"))
+
+    schemas = {f: load(f) for f in ("page.schema.json", "index.schema.json")}
+    registry = Registry().with_resources(
+        [(f, Resource.from_contents(s)) for f, s in schemas.items()]
+        + [(s["$id"], Resource.from_contents(s)) for s in schemas.values()])
+    return jsonschema.Draft202012Validator(schemas[f"{name}.schema.json"], registry=registry)
 
 
 def _enabled(app: Sphinx) -> bool:
@@ -146,6 +162,15 @@ def _cached(app: Sphinx, docname: str) -> dict[str, Any] | None:
     return dict({k: data[k] for k in TEXT_FIELDS}, _title=data.get("title", ""))
 
 
+def source_copy(app: Sphinx, docname: str, suffix: str) -> str:
+    """Where Sphinx publishes the page's source (``""`` when it does not)."""
+    if not app.config.html_copy_source:
+        return ""
+    link_suffix = app.config.html_sourcelink_suffix or ""
+    name = docname + suffix
+    return posixpath.join("_sources", name if name.endswith(link_suffix) else name + link_suffix)
+
+
 def page_record(app: Sphinx, docname: str, fields: dict[str, Any], part: str, ancestors: tuple) -> dict:
     fm = front_matter(app, docname)
     titles = app.env.titles
@@ -158,7 +183,7 @@ def page_record(app: Sphinx, docname: str, fields: dict[str, Any], part: str, an
         "title": title,
         "description": str(fm.get("description", "")),
         "kind": "notebook" if suffix == ".ipynb" else "page",
-        "source": posixpath.join("_sources", docname + suffix),
+        "source": source_copy(app, docname, suffix),
         "markdown": docname + ".md",
         "front_matter": fm,
         "part": part,

@@ -185,3 +185,42 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return book, dict(MARKERS)
+
+
+#: What each audience may see: the markers expected in its build.
+VISIBLE = {
+    "ga": set(),
+    "ea": {"QXEAPAGEQX", "QXFOLDERQX", "QXFOLDERINDEXQX", "QXURLQX", "QXEABLOCKQX", "QXCOLONBLOCKQX", "QXCARDQX"},
+    "internal": set(MARKERS),
+}
+#: Document names of the pages each audience may not see.
+HIDDEN_DOCS = {
+    "ga": {"public/ea-page", "public/internal-page", "early/index", "early/child", "extras/toc-gated",
+           "extras/toc-child", "secret/tools"},
+    "ea": {"public/internal-page", "extras/toc-gated", "extras/toc-child", "secret/tools"},
+    "internal": set(),
+}
+
+_BUILDS: dict = {}
+
+
+def build(audience: str, out: Path, book: Path | None = None) -> tuple[int, str, Path]:
+    """Run ``bookkit build --audience <audience>`` into ``out``; ``(status, log, html dir)``."""
+    import os
+    import subprocess
+    import sys
+
+    if book is None:
+        book, _ = make_book(out / "src")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.pop("BOOK_AUDIENCE", None)
+    proc = subprocess.run([sys.executable, "-m", "bookkit.cli", "build", str(book), "--audience", audience,
+                           "--path-output", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html"
+
+
+def shared_build(audience: str, tmp_path_factory) -> tuple[int, str, Path]:
+    """One build per audience per test session (the builds take seconds each)."""
+    if audience not in _BUILDS:
+        _BUILDS[audience] = build(audience, tmp_path_factory.mktemp(f"gating-{audience}"))
+    return _BUILDS[audience]
