@@ -35,6 +35,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
+from bookkit.refcheck_scan import book_path
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -180,9 +181,8 @@ class ConfigReference(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         cfg = read(self.config, ConfigRefSettings)
-        root = Path(self.env.app.confdir or self.env.srcdir)
-        manifest_path = root / cfg.configref_manifest
-        desc_path = root / cfg.configref_descriptions
+        manifest_path = book_path(self.env.app, cfg.configref_manifest)
+        desc_path = book_path(self.env.app, cfg.configref_descriptions)
         for path in (manifest_path, desc_path):
             self.env.note_dependency(str(path))
         manifest = _cached(_load_json, manifest_path)
@@ -203,12 +203,12 @@ class ConfigReference(SphinxDirective):
 def check_descriptions(app: Sphinx) -> None:
     """Warn about curated keys that no config has (renamed or removed upstream)."""
     cfg = read(app.config, ConfigRefSettings)
-    root = Path(app.confdir or app.srcdir)
-    manifest = _cached(_load_json, root / cfg.configref_manifest)
-    data = _cached(_load_yaml, root / cfg.configref_descriptions)
+    manifest = _cached(_load_json, book_path(app, cfg.configref_manifest))
+    desc_path = book_path(app, cfg.configref_descriptions)
+    data = _cached(_load_yaml, desc_path)
     for key in stale_keys(manifest, data):
         logger.warning(f"config-reference: described key {key!r} is in no config of the manifest",
-                       location=str(root / cfg.configref_descriptions), type="bookkit", subtype="configref")
+                       location=str(desc_path), type="bookkit", subtype="configref")
 
 
 def stale_keys(manifest: dict, data: dict) -> list[str]:

@@ -27,6 +27,7 @@ from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
 
 from bookkit import __version__
+from bookkit.refcheck_scan import book_path
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class RedirectsSettings:
         "../archive/mapping.yml", "Old-to-new page mapping; relative to the book root (confdir)."
     )
     redirects_old_root: str = setting("docs/", "Prefix of the mapping's keys that is not part of the old URL.")
+    redirects_missing_target: str = setting(
+        "warn", "`warn` or `info`: how to report a mapping target that is not a page of the build "
+        "(`info` while the book's pages are still being written).")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def render(title: str, url: str) -> str:
 
 def _mapping_path(app: Sphinx) -> Path:
     cfg = read(app.config, RedirectsSettings)
-    return Path(app.confdir or app.srcdir, cfg.redirects_mapping).resolve()
+    return book_path(app, cfg.redirects_mapping)
 
 
 # -------------------------------------------------------------- events ----
@@ -130,9 +134,10 @@ def write_redirects(app: Sphinx, exception: Exception | None) -> None:
         target = next((t for t in r.targets if t in env.found_docs and t not in hidden), None)
         if target is None:
             if not hidden.intersection(r.targets):
-                logger.warning(f"redirects: {r.key} maps to {r.targets[0]!r}, which is not a page of "
-                               "this build; no redirect written", location=f"{path}:{r.line}",
-                               type="bookkit", subtype="redirects")
+                report = logger.info if cfg.redirects_missing_target == "info" else logger.warning
+                report(f"redirects: {r.key} maps to {r.targets[0]!r}, which is not a page of "
+                       "this build; no redirect written", location=f"{path}:{r.line}",
+                       type="bookkit", subtype="redirects")
             continue
         old_uri = r.old + builder.out_suffix
         out = Path(app.outdir, old_uri)

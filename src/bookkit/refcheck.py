@@ -31,7 +31,7 @@ from sphinx.util import logging
 
 from bookkit import __version__
 from bookkit.pages import FrontMatterError, parse_markdown, parse_notebook
-from bookkit.refcheck_scan import Index, scan
+from bookkit.refcheck_scan import Index, book_path, scan
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def load_manifest(app: Sphinx) -> None:
     app._bookkit_refcheck_index = None  # type: ignore[attr-defined]
     if not cfg.refcheck_enabled:
         return
-    path = Path(app.confdir or app.srcdir, cfg.refcheck_manifest)
+    path = book_path(app, cfg.refcheck_manifest)
     if not path.is_file():
         logger.warning("refcheck: manifest %s not found; references are not checked "
                        "(run `bookkit manifest`)", path, type="bookkit", subtype="refcheck")

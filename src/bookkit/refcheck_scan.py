@@ -12,6 +12,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
@@ -39,6 +40,15 @@ class Finding:
                 "config": "NeMo RL config file", "key": "config key"}[self.kind]
         text = f"unknown {what} {self.name!r} (not in the {tag} manifest{self.context})"
         return text + (f"; did you mean {self.suggestion!r}?" if self.suggestion else "")
+
+
+def book_path(app: Any, relative: str) -> Path:
+    """A data file of the book: relative to the confdir (the book root under jupyter-book),
+    else to the source dir (a conf.py kept elsewhere with ``sphinx-build -c``)."""
+    for base in (app.confdir, app.srcdir):
+        if base and Path(base, relative).exists():
+            return Path(base, relative).resolve()
+    return Path(app.confdir or app.srcdir, relative).resolve()
 
 
 def _closest(name: str, candidates) -> str | None:

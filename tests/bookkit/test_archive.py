@@ -135,7 +135,7 @@ def setup(app):
 """
 
 
-def build_tiny(tmp_path: Path) -> tuple[str, Path]:
+def build_tiny(tmp_path: Path, extra_conf: str = "") -> tuple[str, Path]:
     book = tmp_path / "book"
     pages = {"index": "Home", "guides/training-algorithms/grpo": "GRPO", "core-design/uv": "uv",
              "real": "A real page"}
@@ -150,7 +150,7 @@ def build_tiny(tmp_path: Path) -> tuple[str, Path]:
     (book / "conf.py").write_text(
         "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n"
         "extensions = ['myst_parser', 'bookkit.redirects', 'hide_ext']\n"
-        "exclude_patterns = ['_build']\nshow_warning_types = True\n")
+        "exclude_patterns = ['_build']\nshow_warning_types = True\n" + extra_conf)
     warnings = io.StringIO()
     nocolor()
     with docutils_namespace():
@@ -196,3 +196,9 @@ def test_tiny_book_rebuild_does_not_rewrite(tmp_path):
                      str(tmp_path / "book/_build/doctrees"), "html", status=None, warning=io.StringIO())
         app.build()
     assert page.stat().st_mtime_ns == stamp
+
+
+def test_missing_targets_can_be_reported_as_info(tmp_path):
+    warnings, out = build_tiny(tmp_path, "bookkit_redirects_missing_target = 'info'\n")
+    assert "bookkit.redirects" not in warnings
+    assert (out / "guides/grpo.html").is_file()
