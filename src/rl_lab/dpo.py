@@ -1,0 +1,251 @@
+"""Direct Preference Optimization on (prompt, chosen, rejected) triples.
+
+The loop mirrors ``nemo_rl.algorithms.dpo`` in miniature: a frozen copy of the
+starting policy is the reference; its log-probs are computed once up front;
+each step pushes the policy's implicit reward ``beta * (logp - logp_ref)`` of
+the chosen reply above that of the rejected reply
+(:func:`rl_lab.losses.dpo_loss`, ``beta = dpo.reference_policy_kl_penalty``).
+
+Examples:
+    >>> r = train_dpo(overrides=["dpo.max_num_steps=1", "dpo.val_at_start=false", "dpo.val_at_end=false",
+    ...                          "rl_lab.init_checkpoint=null"], progress=False)
+    >>> "train/preference_loss" in r.history[0]
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from rl_lab.config import DPORecipe, DPOSection, load_recipe, to_dict
+from rl_lab.data import BatchedDataDict, Datum, build_message_log, load_task, message_logs_to_batch, preference_pairs
+from rl_lab.evaluation import evaluate_accuracy
+from rl_lab.grpo import batched_logprobs
+from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.losses import dpo_loss
+from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
+from rl_lab.profiles import configure_threads
+from rl_lab.sft import batch_indices
+from rl_lab.tokenizer import CharTokenizer
+
+
+def preference_batch(pairs: Sequence[Datum], tokenizer: CharTokenizer) -> BatchedDataDict:
+    """Tokenises preference pairs into chosen and rejected tensors of one width.
+
+    Args:
+        pairs: Datums from :func:`rl_lab.data.preference_pairs`.
+        tokenizer: The rl_lab tokenizer.
+
+    Returns:
+        ``chosen_input_ids``, ``chosen_mask``, ``rejected_input_ids``,
+        ``rejected_mask``, all ``[B, T]`` (masks are 1 on reply tokens).
+
+    Examples:
+        >>> from rl_lab.data import addition_datum
+        >>> b = preference_batch(preference_pairs([addition_datum(1, 2)]), CharTokenizer())
+        >>> b["chosen_input_ids"].shape == b["rejected_input_ids"].shape
+        True
+    """
+    both = []
+    for key in ("chosen", "rejected"):
+        logs = [build_message_log([*p["prompt"], {"role": "assistant", "content": p[key]}], tokenizer) for p in pairs]
+        both.append(message_logs_to_batch(logs, tokenizer.pad_token_id))
+    width = max(b["input_ids"].shape[1] for b in both)
+    pad = lambda t: torch.nn.functional.pad(t, (0, width - t.shape[1]))  # noqa: E731
+    return BatchedDataDict(
+        chosen_input_ids=pad(both[0]["input_ids"]),
+        chosen_mask=pad(both[0]["token_mask"]),
+        rejected_input_ids=pad(both[1]["input_ids"]),
+        rejected_mask=pad(both[1]["token_mask"]),
+    )
+
+
+def add_reference_logprobs(batch: BatchedDataDict, reference: torch.nn.Module, micro_batch_size: int) -> BatchedDataDict:
+    """Adds frozen reference log-probs for chosen and rejected sequences.
+
+    Args:
+        batch: Output of :func:`preference_batch`.
+        reference: The frozen reference model.
+        micro_batch_size: Rows per forward pass.
+
+    Returns:
+        The same batch with ``reference_chosen_logprobs`` and ``reference_rejected_logprobs``.
+
+    Examples:
+        >>> callable(add_reference_logprobs)
+        True
+    """
+    for key in ("chosen", "rejected"):
+        batch[f"reference_{key}_logprobs"] = batched_logprobs(reference, batch[f"{key}_input_ids"], micro_batch_size)
+    return batch
+
+
+def pair_loss(policy: Policy, batch: BatchedDataDict, dpo: DPOSection) -> tuple[torch.Tensor, dict[str, float]]:
+    """DPO loss of one micro-batch (chosen and rejected in one forward pass).
+
+    Args:
+        policy: The policy.
+        batch: Pairs with reference log-probs.
+        dpo: ``dpo`` section (beta and loss weights).
+
+    Returns:
+        ``(loss, metrics)`` from :func:`rl_lab.losses.dpo_loss`.
+
+    Examples:
+        >>> callable(pair_loss)
+        True
+    """
+    from rl_lab.generation import compute_logprobs
+
+    n = batch["chosen_input_ids"].shape[0]
+    logprobs = compute_logprobs(policy.model, torch.cat([batch["chosen_input_ids"], batch["rejected_input_ids"]]))
+    return dpo_loss(
+        logprobs[:n],
+        logprobs[n:],
+        batch["reference_chosen_logprobs"],
+        batch["reference_rejected_logprobs"],
+        batch["chosen_mask"],
+        batch["rejected_mask"],
+        reference_policy_kl_penalty=dpo.reference_policy_kl_penalty,
+        preference_loss_weight=dpo.preference_loss_weight,
+        sft_loss_weight=dpo.sft_loss_weight,
+        preference_average_log_probs=dpo.preference_average_log_probs,
+        sft_average_log_probs=dpo.sft_average_log_probs,
+    )
+
+
+def dpo_step(policy: Policy, batch: BatchedDataDict, cfg: DPORecipe) -> dict[str, float]:
+    """One optimizer step over a global batch of pairs.
+
+    Micro-batch losses are weighted by their share of the global batch, so the
+    gradient equals that of the global-batch mean.
+
+    Args:
+        policy: The policy.
+        batch: ``policy.train_global_batch_size`` pairs.
+        cfg: The recipe.
+
+    Returns:
+        Averaged metrics plus ``grad_norm``.
+
+    Examples:
+        >>> callable(dpo_step)
+        True
+    """
+    totals: dict[str, float] = {}
+    for micro in batch.shard_by_batch_size(cfg.policy.train_micro_batch_size):
+        share = micro.size / batch.size
+        loss, metrics = pair_loss(policy, micro.to(policy.device), cfg.dpo)
+        (loss * share).backward()
+        for k, v in metrics.items():
+            totals[k] = totals.get(k, 0.0) + v * share
+    totals["grad_norm"] = optimizer_step(policy, cfg.policy.max_grad_norm)
+    return totals
+
+
+@torch.no_grad()
+def validate_dpo(policy: Policy, val_pairs: BatchedDataDict, val: list[Datum], cfg: DPORecipe) -> dict[str, float]:
+    """Held-out preference accuracy, implicit reward margin and answer accuracy.
+
+    Args:
+        policy: The policy.
+        val_pairs: Held-out pairs with reference log-probs.
+        val: Held-out problems (for greedy exact-match accuracy).
+        cfg: The recipe.
+
+    Returns:
+        ``loss``, ``accuracy`` (preference), ``reward_margin``,
+        ``rewards_chosen_mean``, ``rewards_rejected_mean``, ``answer_accuracy``.
+
+    Examples:
+        >>> callable(validate_dpo)
+        True
+    """
+    _, metrics = pair_loss(policy, val_pairs.to(policy.device), cfg.dpo)
+    metrics["answer_accuracy"] = evaluate_accuracy(policy.model, policy.tokenizer, val, cfg.rl_lab.eval_max_new_tokens)["accuracy"]
+    return {k: metrics[k] for k in ("loss", "accuracy", "reward_margin", "rewards_chosen_mean", "rewards_rejected_mean", "answer_accuracy")}
+
+
+def train_dpo(
+    recipe: DPORecipe | str = "dpo_addition",
+    overrides: list[str] | tuple[str, ...] = (),
+    model: torch.nn.Module | None = None,
+    progress: bool | None = None,
+    live_plot: bool | None = None,
+    profile: str | None = None,
+) -> TrainResult:
+    """Runs DPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
+
+    Args:
+        recipe: A loaded :class:`rl_lab.config.DPORecipe` or a recipe name.
+        overrides: ``key=value`` overrides (with a recipe name).
+        model: Start from this model (default: ``rl_lab.init_checkpoint`` or fresh).
+        progress: Show a tqdm bar (None: ``rl_lab.progress``).
+        live_plot: Live plot in notebooks (None: auto).
+        profile: ``smoke``/``full`` (None: auto).
+
+    Returns:
+        A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` as in :func:`validate_dpo`.
+
+    Examples:
+        >>> callable(train_dpo)
+        True
+    """
+    cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
+    configure_threads()
+    started = time.perf_counter()
+    set_seed(cfg.dpo.seed)
+    policy = build_policy(cfg, model, profile)
+    reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    train, val = load_task(cfg.rl_lab.task)
+    mb = cfg.policy.train_micro_batch_size
+    train_pairs = add_reference_logprobs(preference_batch(preference_pairs(train, cfg.dpo.seed), policy.tokenizer), reference, mb)
+    val_pairs = add_reference_logprobs(preference_batch(preference_pairs(val, cfg.dpo.seed + 1), policy.tokenizer), reference, mb)
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy", "val/reward_margin"])
+    ckpt = cfg.checkpointing
+    step = 0
+    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
+        state = load_checkpoint(last, policy.model, policy.optimizer)
+        step, logger.history = state["step"], state["history"]
+
+    def run_validation() -> dict[str, float]:
+        metrics = validate_dpo(policy, val_pairs, val, cfg)
+        logger.log(metrics, step, "val")
+        return metrics
+
+    final: dict[str, float] = {}
+    if cfg.dpo.val_at_start and step == 0:
+        final = run_validation()
+    show = cfg.rl_lab.progress if progress is None else progress
+    bar = tqdm(total=cfg.dpo.max_num_steps, initial=step, desc="dpo", disable=not show)
+    while step < cfg.dpo.max_num_steps:
+        idx = batch_indices(step, cfg.policy.train_global_batch_size, train_pairs.size, cfg.dpo.seed, cfg.data.shuffle)
+        metrics = dpo_step(policy, train_pairs.select_indices(idx), cfg)
+        step += 1
+        logger.log(metrics, step, "train")
+        bar.update(1)
+        bar.set_postfix(loss=f"{metrics['loss']:.3f}")
+        if cfg.dpo.val_period > 0 and step % cfg.dpo.val_period == 0 and step < cfg.dpo.max_num_steps:
+            final = run_validation()
+        if ckpt.enabled and step % ckpt.save_period == 0:
+            _save(cfg, policy, step, logger)
+    bar.close()
+    if cfg.dpo.val_at_end:
+        final = run_validation()
+    if ckpt.enabled:
+        _save(cfg, policy, step, logger)
+    logger.refresh()
+    return TrainResult(policy.model, logger.history, final, ckpt.checkpoint_dir if ckpt.enabled else None, time.perf_counter() - started)
+
+
+def _save(cfg: Any, policy: Policy, step: int, logger: MetricLogger) -> None:
+    """Saves a resumable checkpoint (the reference is rebuilt from ``rl_lab.init_checkpoint``)."""
+    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
+    save_checkpoint(cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history})

@@ -1,0 +1,378 @@
+"""Group Relative Policy Optimization with verifiable rewards, single- or multi-turn.
+
+One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
+
+1. take ``grpo.num_prompts_per_step`` prompts and repeat each
+   ``grpo.num_generations_per_prompt`` times;
+2. **rollout**: generate, let the environment score (and, for multi-turn
+   environments, answer) up to ``grpo.max_rollout_turns`` times;
+3. **advantages**: normalise rewards within each prompt's group
+   (:func:`rl_lab.advantages.grpo_advantages`);
+4. compute ``prev_logprobs`` (the sampling policy) and reference log-probs;
+5. **train**: split the rollouts into ``policy.train_global_batch_size`` chunks,
+   one optimizer step each, with the clipped policy-gradient loss.
+
+Examples:
+    >>> cfg = load_recipe("grpo_math", overrides=["grpo.max_num_steps=1", "grpo.num_prompts_per_step=2",
+    ...     "grpo.num_generations_per_prompt=2", "policy.train_global_batch_size=4", "policy.train_micro_batch_size=4",
+    ...     "rl_lab.init_checkpoint=null", "grpo.val_at_start=false", "grpo.val_at_end=false"])
+    >>> len(train_grpo(cfg, progress=False).metric("train/reward_mean"))
+    1
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+from tqdm.auto import tqdm
+
+from rl_lab.advantages import grpo_advantages
+from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from rl_lab.config import GRPORecipe, LossFnConfig, load_recipe, to_dict
+from rl_lab.data import BatchedDataDict, Datum, build_message_log, flatten_message_log, load_task, message_logs_to_batch, sliding_puzzle_split
+from rl_lab.environments import Environment, make_environment
+from rl_lab.generation import compute_logprobs, generate
+from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.losses import clipped_pg_loss
+from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
+from rl_lab.profiles import configure_threads
+from rl_lab.sft import batch_indices
+
+LossFn = Callable[..., tuple[torch.Tensor, dict[str, float]]]
+
+
+@dataclass
+class Rollouts:
+    """Finished episodes of one rollout.
+
+    Attributes:
+        message_logs: One conversation per sample (prompt, replies, observations).
+        rewards: ``[B]`` total reward per episode.
+        turns: Assistant turns taken per episode.
+
+    Examples:
+        >>> Rollouts([], torch.zeros(0), []).rewards.numel()
+        0
+    """
+
+    message_logs: list[list[dict[str, Any]]]
+    rewards: torch.Tensor
+    turns: list[int]
+
+
+def _metadata_of(datum: Datum) -> dict[str, Any]:
+    """Environment state for a datum (math datums just carry the answer)."""
+    return dict(datum["metadata"]) if "metadata" in datum else {"answer": datum["answer"]}
+
+
+def rollout(
+    policy: Policy,
+    data: Sequence[Datum],
+    env: Environment,
+    generation: Any,
+    max_rollout_turns: int,
+    max_total_sequence_length: int,
+    greedy: bool = False,
+) -> Rollouts:
+    """Plays every datum's episode: generate, step the environment, repeat.
+
+    Args:
+        policy: Policy used for sampling.
+        data: One datum per episode (already repeated per generation).
+        env: The environment.
+        generation: ``policy.generation`` section (temperature, top_p, ...).
+        max_rollout_turns: ``grpo.max_rollout_turns``.
+        max_total_sequence_length: Episodes stop before exceeding this length.
+        greedy: Use temperature 0 (validation).
+
+    Returns:
+        :class:`Rollouts` with per-message token ids and loss masks (assistant
+        tokens are trained on, prompts and observations are not).
+
+    Examples:
+        >>> callable(rollout)
+        True
+    """
+    tok = policy.tokenizer
+    logs = [build_message_log(d["messages"], tok) for d in data]
+    meta: list[Any] = [_metadata_of(d) for d in data]
+    rewards = torch.zeros(len(data))
+    turns = [0] * len(data)
+    active = list(range(len(data)))
+    for _ in range(max_rollout_turns):
+        if not active:
+            break
+        prompts = [flatten_message_log(logs[i])[0].tolist() for i in active]
+        out = generate(
+            policy.model,
+            prompts,
+            tok,
+            max_new_tokens=generation.max_new_tokens,
+            temperature=0.0 if greedy else generation.temperature,
+            top_p=generation.top_p,
+            top_k=generation.top_k,
+            stop_token_ids=generation.stop_token_ids,
+            stop_strings=generation.stop_strings,
+        )
+        for j, i in enumerate(active):
+            ids = torch.tensor(out.response_ids[j], dtype=torch.long)
+            logs[i].append({"role": "assistant", "content": out.texts[j], "token_ids": ids, "token_loss_mask": torch.ones_like(ids)})
+            turns[i] += 1
+        result = env.step([logs[i] for i in active], [meta[i] for i in active])
+        still_active = []
+        for j, i in enumerate(active):
+            rewards[i] += result.rewards[j]
+            meta[i] = result.metadata[j]
+            if bool(result.terminateds[j]):
+                continue
+            observation = build_message_log([result.observations[j]], tok)[0]
+            logs[i].append(observation)
+            if sum(len(m["token_ids"]) for m in logs[i]) + generation.max_new_tokens <= max_total_sequence_length:
+                still_active.append(i)
+        active = still_active
+    return Rollouts(logs, rewards, turns)
+
+
+@torch.no_grad()
+def batched_logprobs(model: torch.nn.Module, input_ids: torch.Tensor, micro_batch_size: int) -> torch.Tensor:
+    """:func:`rl_lab.generation.compute_logprobs` in micro-batches, without gradients.
+
+    Args:
+        model: The model.
+        input_ids: ``[B, T]`` right-padded ids.
+        micro_batch_size: Rows per forward pass.
+
+    Returns:
+        ``[B, T]`` log-probs.
+
+    Examples:
+        >>> callable(batched_logprobs)
+        True
+    """
+    return torch.cat([compute_logprobs(model, input_ids[i : i + micro_batch_size]) for i in range(0, len(input_ids), micro_batch_size)])
+
+
+def policy_update(
+    policy: Policy,
+    batch: BatchedDataDict,
+    loss_cfg: LossFnConfig,
+    global_batch_size: int,
+    micro_batch_size: int,
+    max_grad_norm: float | None,
+    loss_fn: LossFn = clipped_pg_loss,
+) -> list[dict[str, float]]:
+    """Optimizer steps over a rollout batch, one per global batch.
+
+    Args:
+        policy: The policy to update.
+        batch: ``input_ids``, ``token_mask``, ``advantages`` [B, 1],
+            ``prev_logprobs`` and ``reference_policy_logprobs`` ([B, T]).
+        loss_cfg: ``loss_fn`` section.
+        global_batch_size: Samples per optimizer step.
+        micro_batch_size: Samples per forward/backward pass.
+        max_grad_norm: Gradient clipping threshold.
+        loss_fn: The loss (default :func:`rl_lab.losses.clipped_pg_loss`).
+
+    Returns:
+        One metrics dict per optimizer step.
+
+    Examples:
+        >>> callable(policy_update)
+        True
+    """
+    out = []
+    for chunk in batch.shard_by_batch_size(global_batch_size):
+        mask = chunk["token_mask"]
+        # Normalise by the whole global batch so micro-batch losses add up to its mean.
+        norm = mask.sum() if loss_cfg.token_level_loss else (mask.sum(-1) > 0).sum()
+        totals: dict[str, float] = {}
+        for micro in chunk.shard_by_batch_size(micro_batch_size):
+            micro = micro.to(policy.device)
+            logprobs = compute_logprobs(policy.model, micro["input_ids"])
+            loss, metrics = loss_fn(
+                logprobs,
+                micro["prev_logprobs"],
+                micro["advantages"],
+                micro["token_mask"],
+                micro["reference_policy_logprobs"],
+                cfg=loss_cfg,
+                global_normalization_factor=norm,
+            )
+            loss.backward()
+            for k, v in metrics.items():
+                totals[k] = totals.get(k, 0.0) + v
+        totals["grad_norm"] = optimizer_step(policy, max_grad_norm)
+        out.append(totals)
+    return out
+
+
+def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datum], env: Environment, cfg: GRPORecipe, loss_fn: LossFn = clipped_pg_loss) -> dict[str, float]:
+    """One GRPO step: rollout, advantages, log-probs, policy update.
+
+    Args:
+        policy: The policy.
+        reference: Frozen reference model for the KL penalty.
+        prompts: ``grpo.num_prompts_per_step`` datums.
+        env: The environment.
+        cfg: The recipe.
+        loss_fn: The policy loss.
+
+    Returns:
+        Metrics: ``reward_mean``, ``loss``, ``kl_penalty``, ``clip_fraction``, ...
+
+    Examples:
+        >>> callable(grpo_step)
+        True
+    """
+    n = cfg.grpo.num_generations_per_prompt
+    repeated = [d for d in prompts for _ in range(n)]
+    ro = rollout(policy, repeated, env, cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length)
+    batch = message_logs_to_batch(ro.message_logs, policy.tokenizer.pad_token_id)
+    mb = cfg.policy.train_micro_batch_size
+    batch["advantages"] = grpo_advantages(
+        ro.rewards, n, cfg.grpo.normalize_rewards, cfg.grpo.use_leave_one_out_baseline
+    ).unsqueeze(-1)
+    batch["prev_logprobs"] = batched_logprobs(policy.model, batch["input_ids"].to(policy.device), mb).cpu()
+    batch["reference_policy_logprobs"] = batched_logprobs(reference, batch["input_ids"].to(policy.device), mb).cpu()
+    updates = policy_update(policy, batch, cfg.loss_fn, cfg.policy.train_global_batch_size, mb, cfg.policy.max_grad_norm, loss_fn)
+    metrics = {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
+    groups = ro.rewards.view(-1, n)
+    metrics.update(
+        reward_mean=ro.rewards.mean().item(),
+        zero_variance_groups=float((groups.std(-1) == 0).float().mean()) if n > 1 else 1.0,
+        mean_turns=sum(ro.turns) / len(ro.turns),
+        mean_response_tokens=float(batch["token_mask"].sum(-1).float().mean()),
+    )
+    return metrics
+
+
+def validate_grpo(policy: Policy, val: Sequence[Datum], env: Environment, cfg: GRPORecipe) -> dict[str, float]:
+    """Greedy rollouts on validation episodes; accuracy is the mean reward.
+
+    Args:
+        policy: The policy.
+        val: Validation datums (at most ``grpo.max_val_samples`` are used).
+        env: The environment.
+        cfg: The recipe.
+
+    Returns:
+        ``{"accuracy": ...}`` (solve rate for the puzzle).
+
+    Examples:
+        >>> callable(validate_grpo)
+        True
+    """
+    val = list(val)[: cfg.grpo.max_val_samples]
+    ro = rollout(policy, val, env, cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length, greedy=True)
+    return {"accuracy": ro.rewards.clamp(max=1.0).mean().item()}
+
+
+def grpo_data(cfg: GRPORecipe) -> tuple[list[Datum], list[Datum]]:
+    """Training prompts and validation episodes for the recipe's environment.
+
+    Args:
+        cfg: The recipe (the puzzle reads ``env.sliding_puzzle_game.cfg``).
+
+    Returns:
+        ``(train, val)`` datums.
+
+    Examples:
+        >>> tr, va = grpo_data(load_recipe("grpo_sliding_puzzle"))
+        >>> "metadata" in tr[0]
+        True
+    """
+    puzzle = cfg.env.sliding_puzzle_game
+    if puzzle is None:
+        return load_task(cfg.rl_lab.task)
+    game = puzzle.cfg.game_config
+    task = cfg.rl_lab.task
+    return sliding_puzzle_split(game.size, game.shuffle_moves, puzzle.cfg.max_moves, task.train_size, task.val_size, task.seed)
+
+
+def train_grpo(
+    recipe: GRPORecipe | str = "grpo_math",
+    overrides: list[str] | tuple[str, ...] = (),
+    model: torch.nn.Module | None = None,
+    progress: bool | None = None,
+    live_plot: bool | None = None,
+    profile: str | None = None,
+    loss_fn: LossFn = clipped_pg_loss,
+) -> TrainResult:
+    """Runs GRPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
+
+    Args:
+        recipe: A loaded :class:`rl_lab.config.GRPORecipe` or a recipe name.
+        overrides: ``key=value`` overrides (with a recipe name).
+        model: Start from this model (default: ``rl_lab.init_checkpoint`` or fresh).
+        progress: Show a tqdm bar (None: ``rl_lab.progress``).
+        live_plot: Live plot in notebooks (None: auto).
+        profile: ``smoke``/``full`` (None: auto).
+        loss_fn: Policy loss with :func:`rl_lab.losses.clipped_pg_loss`'s signature.
+
+    Returns:
+        A :class:`rl_lab.logger.TrainResult` (``final_metrics["accuracy"]``).
+
+    Examples:
+        >>> callable(train_grpo)
+        True
+    """
+    cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
+    configure_threads()
+    started = time.perf_counter()
+    set_seed(cfg.grpo.seed)
+    policy = build_policy(cfg, model, profile)
+    reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    _, env = make_environment(cfg.env)
+    train, val = grpo_data(cfg)
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"])
+    ckpt = cfg.checkpointing
+    step = 0
+    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
+        load_model(reference, str(last.parent / "reference.safetensors"))
+        state = load_checkpoint(last, policy.model, policy.optimizer)
+        step, logger.history = state["step"], state["history"]
+
+    def run_validation() -> dict[str, float]:
+        metrics = validate_grpo(policy, val, env, cfg)
+        logger.log(metrics, step, "val")
+        return metrics
+
+    final: dict[str, float] = {}
+    if cfg.grpo.val_at_start and step == 0:
+        final = run_validation()
+    show = cfg.rl_lab.progress if progress is None else progress
+    bar = tqdm(total=cfg.grpo.max_num_steps, initial=step, desc="grpo", disable=not show)
+    while step < cfg.grpo.max_num_steps:
+        t0 = time.perf_counter()
+        idx = batch_indices(step, cfg.grpo.num_prompts_per_step, len(train), cfg.grpo.seed, cfg.data.shuffle)
+        metrics = grpo_step(policy, reference, [train[i] for i in idx.tolist()], env, cfg, loss_fn)
+        metrics["step_time_s"] = time.perf_counter() - t0
+        step += 1
+        logger.log(metrics, step, "train")
+        bar.update(1)
+        bar.set_postfix(reward=f"{metrics['reward_mean']:.2f}")
+        if cfg.grpo.val_period > 0 and step % cfg.grpo.val_period == 0 and step < cfg.grpo.max_num_steps:
+            final = run_validation()
+        if ckpt.enabled and step % ckpt.save_period == 0:
+            _save(cfg, policy, reference, step, logger)
+    bar.close()
+    if cfg.grpo.val_at_end:
+        final = run_validation()
+    if ckpt.enabled:
+        _save(cfg, policy, reference, step, logger)
+    logger.refresh()
+    return TrainResult(policy.model, logger.history, final, ckpt.checkpoint_dir if ckpt.enabled else None, time.perf_counter() - started)
+
+
+def _save(cfg: GRPORecipe, policy: Policy, reference: torch.nn.Module, step: int, logger: MetricLogger) -> None:
+    """Saves the policy checkpoint and, once, the reference weights beside it."""
+    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
+    path = save_checkpoint(cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history})
+    if not (path.parent / "reference.safetensors").exists():
+        save_model(reference, str(path.parent / "reference.safetensors"))

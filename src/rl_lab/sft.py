@@ -1,0 +1,218 @@
+"""Supervised fine-tuning: maximise the likelihood of reference answers.
+
+The loop mirrors ``nemo_rl.algorithms.sft`` in miniature: sample a global batch
+(``policy.train_global_batch_size``), split it into micro-batches
+(``policy.train_micro_batch_size``), compute :func:`rl_lab.losses.nll_loss` with
+a *global* token count so micro-batch gradients add up to the full-batch mean,
+clip (``policy.max_grad_norm``), step, and validate every ``sft.val_period``.
+
+Examples:
+    >>> result = train_sft("sft_addition", overrides=["sft.max_num_steps=2", "sft.val_at_end=false"],
+    ...                    progress=False)
+    >>> len(result.metric("train/loss"))
+    2
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from rl_lab.config import SFTRecipe, load_recipe, to_dict
+from rl_lab.data import BatchedDataDict, Datum, load_task, sft_batch
+from rl_lab.evaluation import evaluate_accuracy
+from rl_lab.generation import compute_logprobs
+from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.losses import nll_loss
+from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
+from rl_lab.profiles import configure_threads
+
+
+def batch_indices(step: int, batch_size: int, num_items: int, seed: int, shuffle: bool) -> torch.Tensor:
+    """Indices of the samples used at ``step`` (a pure function of its inputs).
+
+    Epoch ``e`` walks a permutation seeded by ``seed + e``, so resuming at any
+    step needs no saved sampler state.
+
+    Args:
+        step: Training step (0-based).
+        batch_size: Global batch size.
+        num_items: Dataset size.
+        seed: Base seed.
+        shuffle: ``data.shuffle``; False walks the data in order.
+
+    Returns:
+        ``[batch_size]`` long tensor of dataset indices.
+
+    Examples:
+        >>> batch_indices(0, 3, 10, seed=0, shuffle=False).tolist()
+        [0, 1, 2]
+    """
+    positions = torch.arange(step * batch_size, (step + 1) * batch_size)
+    epochs, offsets = positions // num_items, positions % num_items
+    if not shuffle:
+        return offsets
+    out = torch.empty_like(positions)
+    for epoch in epochs.unique().tolist():
+        chosen = epochs == epoch
+        out[chosen] = _epoch_permutation(num_items, seed + epoch)[offsets[chosen]]
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _epoch_permutation(num_items: int, seed: int) -> torch.Tensor:
+    """The shuffled order of one epoch (cached: it is reused for many steps)."""
+    return torch.randperm(num_items, generator=torch.Generator().manual_seed(seed))
+
+
+def sft_step(policy: Policy, batch: BatchedDataDict, micro_batch_size: int, max_grad_norm: float | None) -> dict[str, float]:
+    """One optimizer step of SFT over a global batch.
+
+    Args:
+        policy: Model, tokenizer and optimizer.
+        batch: ``input_ids`` [B, T] and ``token_mask`` [B, T] (right-padded).
+        micro_batch_size: Samples per forward/backward pass.
+        max_grad_norm: Gradient clipping threshold.
+
+    Returns:
+        ``loss``, ``grad_norm`` and ``num_unmasked_tokens``.
+
+    Examples:
+        >>> callable(sft_step)
+        True
+    """
+    total_tokens = batch["token_mask"].sum()
+    loss_sum = 0.0
+    for micro in batch.shard_by_batch_size(micro_batch_size):
+        micro = micro.to(policy.device)
+        logprobs = compute_logprobs(policy.model, micro["input_ids"])
+        loss, _ = nll_loss(logprobs, micro["token_mask"], global_normalization_factor=total_tokens)
+        loss.backward()
+        loss_sum += loss.item()
+    grad_norm = optimizer_step(policy, max_grad_norm)
+    return {"loss": loss_sum, "grad_norm": grad_norm, "num_unmasked_tokens": float(total_tokens)}
+
+
+@torch.no_grad()
+def validate_sft(policy: Policy, val: list[Datum], max_new_tokens: int) -> dict[str, float]:
+    """Held-out loss and greedy exact-match accuracy.
+
+    Args:
+        policy: The policy.
+        val: Held-out datums.
+        max_new_tokens: Generation budget.
+
+    Returns:
+        ``{"loss", "accuracy"}``.
+
+    Examples:
+        >>> callable(validate_sft)
+        True
+    """
+    batch = sft_batch(val, policy.tokenizer).to(policy.device)
+    loss, _ = nll_loss(compute_logprobs(policy.model, batch["input_ids"]), batch["token_mask"])
+    acc = evaluate_accuracy(policy.model, policy.tokenizer, val, max_new_tokens=max_new_tokens)["accuracy"]
+    return {"loss": loss.item(), "accuracy": acc}
+
+
+def train_sft(
+    recipe: SFTRecipe | str = "sft_addition",
+    overrides: list[str] | tuple[str, ...] = (),
+    model: torch.nn.Module | None = None,
+    progress: bool | None = None,
+    live_plot: bool | None = None,
+    profile: str | None = None,
+) -> TrainResult:
+    """Runs SFT for a recipe and returns the trained model and its metric history.
+
+    If ``checkpointing.enabled`` and a checkpoint exists in
+    ``checkpointing.checkpoint_dir``, training resumes from it exactly.
+
+    Args:
+        recipe: A loaded :class:`rl_lab.config.SFTRecipe` or a recipe name.
+        overrides: ``key=value`` overrides (only used with a recipe name).
+        model: Start from this model instead of a fresh one.
+        progress: Show a tqdm bar (None: ``rl_lab.progress``).
+        live_plot: Live plot in notebooks (None: auto).
+        profile: ``smoke``/``full`` (None: auto).
+
+    Returns:
+        A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` holds the last
+        validation ``loss`` and ``accuracy``.
+
+    Examples:
+        >>> r = train_sft(overrides=["sft.max_num_steps=1", "sft.val_at_end=false"], progress=False)
+        >>> r.history[0]["step"]
+        1
+    """
+    cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
+    configure_threads()
+    started = time.perf_counter()
+    set_seed(cfg.sft.seed)
+    policy = build_policy(cfg, model, profile)
+    train, val = load_task(cfg.rl_lab.task)
+    data = sft_batch(train, policy.tokenizer)
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"])
+    ckpt = cfg.checkpointing
+    step = 0
+    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
+        state = load_checkpoint(last, policy.model, policy.optimizer)
+        step, logger.history = state["step"], state["history"]
+
+    def run_validation() -> dict[str, float]:
+        metrics = validate_sft(policy, val, cfg.rl_lab.eval_max_new_tokens)
+        logger.log(metrics, step, "val")
+        return metrics
+
+    final: dict[str, float] = {}
+    if cfg.sft.val_at_start and step == 0:
+        final = run_validation()
+    show = cfg.rl_lab.progress if progress is None else progress
+    bar = tqdm(total=cfg.sft.max_num_steps, initial=step, desc="sft", disable=not show)
+    max_steps = min(cfg.sft.max_num_steps, cfg.sft.max_num_epochs * data.size // cfg.policy.train_global_batch_size)
+    while step < max_steps:
+        t0 = time.perf_counter()
+        idx = batch_indices(step, cfg.policy.train_global_batch_size, data.size, cfg.sft.seed, cfg.data.shuffle)
+        batch = data.select_indices(idx)
+        width = int(batch["input_lengths"].max())
+        batch["input_ids"], batch["token_mask"] = batch["input_ids"][:, :width], batch["token_mask"][:, :width]
+        metrics = sft_step(policy, batch, cfg.policy.train_micro_batch_size, cfg.policy.max_grad_norm)
+        metrics["tokens_per_sec"] = float(batch["input_lengths"].sum()) / (time.perf_counter() - t0)
+        step += 1
+        logger.log(metrics, step, "train")
+        bar.update(1)
+        bar.set_postfix(loss=f"{metrics['loss']:.3f}")
+        if cfg.sft.val_period > 0 and step % cfg.sft.val_period == 0 and step < max_steps:
+            final = run_validation()
+            stop_at = cfg.rl_lab.stop_at_val_accuracy
+            if stop_at is not None and final["accuracy"] >= stop_at:
+                break
+        if ckpt.enabled and step % ckpt.save_period == 0:
+            _save(cfg, policy, step, logger)
+    bar.close()
+    if cfg.sft.val_at_end and not (final and logger.history[-1].get("step") == step and "val/accuracy" in logger.history[-1]):
+        final = run_validation()
+    if ckpt.enabled:
+        _save(cfg, policy, step, logger)
+    logger.refresh()
+    return TrainResult(
+        policy.model,
+        logger.history,
+        final,
+        ckpt.checkpoint_dir if ckpt.enabled else None,
+        time.perf_counter() - started,
+    )
+
+
+def _save(cfg: Any, policy: Policy, step: int, logger: MetricLogger) -> Path:
+    """Saves a resumable checkpoint of the current state."""
+    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
+    return save_checkpoint(
+        cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history}
+    )

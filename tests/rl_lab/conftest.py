@@ -1,0 +1,24 @@
+"""Shared fixtures for rl_lab tests: offline Hub, one thread, a per-session cache dir."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("RL_LAB_PROFILE", "smoke")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rl_lab_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Points ``RL_LAB_CACHE`` at a session temp dir unless the caller set one."""
+    if "RL_LAB_CACHE" not in os.environ:
+        os.environ["RL_LAB_CACHE"] = str(tmp_path_factory.mktemp("rl_lab_cache"))
+    return os.environ["RL_LAB_CACHE"]
