@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("bookkit.manifest", "write the names-only manifest of a NeMo RL checkout"),
+    "refcheck": ("bookkit.refcheck_scan", "check pages' NeMo RL names, paths and config keys without a build"),
     "build": ("bookkit.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
     "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
     "notebooks": ("bookkit.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),

@@ -278,3 +278,30 @@ def _in_off(lines: list[str], line_no: int) -> bool:
         elif ON_MARK in line:
             state = False
     return state
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``bookkit refcheck [PATH ...]``: the page check without a Sphinx build (exit 1 on findings)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="bookkit refcheck", description=main.__doc__)
+    parser.add_argument("paths", nargs="*", default=["book"], help="pages or folders (default: book)")
+    parser.add_argument("--manifest", default="book/_data/nemo_rl/v0.7.0.json")
+    args = parser.parse_args(argv)
+    from bookkit.refcheck import _page_text  # shares the notebook/front-matter handling
+
+    index = Index(json.loads(Path(args.manifest).read_text(encoding="utf-8")))
+    files: list[Path] = []
+    for given in map(Path, args.paths):
+        found = given.rglob("*") if given.is_dir() else [given]
+        files += sorted(p for p in found if p.suffix in (".md", ".ipynb") and "_build" not in p.parts)
+    count = 0
+    for path in files:
+        text, enabled, labels = _page_text(path, path.read_text(encoding="utf-8"))
+        for f in scan(text, index) if enabled else []:
+            where = f" [{labels[f.line - 1]}]" if f.line <= len(labels) else ""
+            print(f"{path}:{f.line}: {f.message(index.tag)}{where}")
+            count += 1
+    print(f"{count} unknown reference(s) in {len(files)} page(s)")
+    return 1 if count else 0

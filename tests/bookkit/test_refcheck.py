@@ -200,3 +200,16 @@ def test_real_manifest_suggestions():
             "nemo_rl.models.policy.workers.megatron_policy_worker.MegatronPolicyWorker",
         "loss_fn.ratio_clip_maxx": "loss_fn.ratio_clip_max",
     }
+
+
+def test_cli_without_build(tmp_path, capsys):
+    from bookkit import cli
+
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(TINY_MANIFEST))
+    (tmp_path / "ok.md").write_text(PAGE)
+    (tmp_path / "bad.md").write_text("# B\n\n`examples/run_grp.py`\n")
+    assert cli.main(["refcheck", "--manifest", str(manifest), str(tmp_path / "ok.md")]) == 0
+    assert cli.main(["refcheck", "--manifest", str(manifest), str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "bad.md:3: unknown NeMo RL path 'examples/run_grp.py'" in out and "1 unknown reference(s) in 2 page(s)" in out
