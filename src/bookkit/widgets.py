@@ -142,9 +142,9 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     if missing:
         raise ExtensionError(
             f"bookkit.widgets: {env.doc2path(pages[0], False)} shows ipywidgets, whose JavaScript the book "
-            f"serves itself, but {missing[0]} is missing. Run `make setup` (or `npm ci` in the repository "
-            "root, next to package.json) and build again; set sphinx.config.bookkit_widgets_node_modules if "
-            "node_modules lives elsewhere.")
+            f"serves itself, but {missing[0]} is missing. Run `npm ci` in the repository root (next to "
+            "package.json) and build again; set sphinx.config.bookkit_widgets_node_modules if node_modules "
+            "lives elsewhere.")
     target = Path(app.outdir) / "_static" / SITE_DIR
     written = sum(copy_if_changed(src, target / name) for src, name in assets(modules))
     if written:
@@ -152,13 +152,26 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
                     f"for {len(pages)} widget page(s)")
 
 
+#: Modules the embed bundle defines itself. Each one computes "where am I" from its
+#: RequireJS URL and loads its icon fonts from there, so they are mapped into the site folder.
+BUNDLED_MODULES = ("@jupyter-widgets/base", "@jupyter-widgets/base7", "@jupyter-widgets/controls",
+                   "@jupyter-widgets/controls7", "@jupyter-widgets/output", "@jupyter-widgets/html-manager",
+                   "@jupyter-widgets/html-manager/dist/libembed-amd")
+
+
+def loader_config(folder: str) -> str:
+    """Inline script run before RequireJS loads: its configuration, and the bundle's asset folder."""
+    paths = ", ".join(f'"{m}": base + "{m.rsplit("/", 1)[-1]}"' for m in BUNDLED_MODULES)
+    return (f"(function () {{ var base = new URL({folder!r}, document.baseURI).href; "
+            f"window.__jupyter_widgets_assets_path__ = base; "
+            f"window.require = {{paths: {{{paths}}}}}; }})();")
+
+
 def point_bundle_at_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    """Tell the embed bundle where its fonts are, before it loads (it guesses wrong under RequireJS)."""
+    """Tell RequireJS and the embed bundle where the site's copies live (they would guess from the page URL)."""
     if app.builder is None or app.builder.format != "html" or pagename not in widget_pages(app.env):
         return
-    folder = context["pathto"](f"_static/{SITE_DIR}/", 1)
-    app.add_js_file(None, priority=450, body=(
-        f"window.__jupyter_widgets_assets_path__ = new URL({folder!r}, document.baseURI).href;"))
+    app.add_js_file(None, priority=450, body=loader_config(context["pathto"](f"_static/{SITE_DIR}/", 1)))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
