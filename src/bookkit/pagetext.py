@@ -153,6 +153,34 @@ def _is_output(node: nodes.Node) -> bool:
     return "output" in classes and bool(classes & _OUTPUT_CLASSES)
 
 
+def _classes(node: nodes.Node) -> list[str]:
+    return node.get("classes", []) if isinstance(node, nodes.Element) else []
+
+
+def _is_card_link(node: nodes.Node) -> bool:
+    """The invisible "stretched link" that makes a sphinx-design card clickable."""
+    parent = node.parent
+    return (isinstance(node, nodes.TextElement) and parent is not None and "sd-card" in _classes(parent)
+            and bool(node.children) and all(isinstance(c, nodes.reference) for c in node.children))
+
+
+def card_parts(card: nodes.Element) -> tuple[str, list[nodes.Node], str, nodes.reference | None]:
+    """``(title, body nodes, footer text, link)`` of a sphinx-design card container."""
+    title, body, footer, link = "", [], "", None
+    for child in card.children:
+        if "sd-card-body" in _classes(child):
+            for part in child.children:
+                if "sd-card-title" in _classes(part):
+                    title = " ".join(plain_text(part).split())
+                else:
+                    body.append(part)
+        elif "sd-card-footer" in _classes(child):
+            footer = " ".join(plain_text(child).split())
+        elif _is_card_link(child):
+            link = child.children[0]
+    return title, body, footer, link
+
+
 def link_of(node: nodes.reference, docname: str = "") -> Link | None:
     """The link a resolved ``reference`` node makes, or None when it points nowhere."""
     text = plain_text(node).strip()
@@ -242,7 +270,8 @@ class _Collector:
             self.add_block(node.astext())
             return
         if isinstance(node, nodes.TextElement):
-            self.add_block(" ".join(plain_text(node).split()))
+            if not _is_card_link(node):  # a card's link repeats its title: keep the link only
+                self.add_block(" ".join(plain_text(node).split()))
             self.links(node)
             return
         for child in node.children:
@@ -358,6 +387,14 @@ class _Markdown:
             text = self.para(node)
             if text:
                 yield f"**{text}**"
+        elif "sd-card" in _classes(node):
+            title, body, footer, link = card_parts(node)
+            text = " ".join(" ".join(b for n in body for b in self.block(n, level)).split())
+            label = self.inline(link) if link is not None else (f"**{_escape(title)}**" if title else "")
+            if link is not None and title:
+                label = self.link(link, _escape(title))
+            line = "- " + label + (f": {text}" if text else "") + (f" ({footer})" if footer else "")
+            yield line if label or text else ""
         elif isinstance(node, addnodes.desc):
             yield from self.blocks(node, level)
         elif isinstance(node, addnodes.desc_signature):

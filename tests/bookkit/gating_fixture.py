@@ -175,7 +175,9 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
                                ctype="landing"),
         "early/child.md": page("Folder Child QXFOLDERQX", "Body QXFOLDERQX."),
         "extras/index.md": page("Extras", "```{section-cards}\n```", ctype="landing"),
-        "extras/more.md": page("More", "Links to [the open page](../public/open.md) and [the notebook](../public/nb.ipynb)."),
+        "extras/more.md": page("More", "Links to [the open page](../public/open.md) and [the notebook]"
+                               "(../public/nb.ipynb).\n\n```{py:function} train(steps: int) -> float\n\n"
+                               "Train for a while.\n```\n\n| Key | Value |\n|---|---|\n| a | 1 |\n"),
         "extras/toc-gated.md": page("Toc Gated QXTOCENTRYQX", "Body QXTOCENTRYQX.\n\n```{section-cards}\n```"),
         "extras/toc-child.md": page("Toc Child QXTOCCHILDQX", "Body QXTOCCHILDQX."),
         "secret/tools.md": page("Secret QXPARTQX", "Body QXPARTQX."),
