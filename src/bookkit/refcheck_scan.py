@@ -24,6 +24,7 @@ DOTTED_RE = re.compile(r"(?<![\w/.\-])nemo_rl(?:\.[A-Za-z_]\w*)+")
 FROM_IMPORT_RE = re.compile(r"^\s*from\s+(nemo_rl(?:\.\w+)*)\s+import\s+([\w\s,]+?)\s*(?:#.*)?$")
 PATH_RE = re.compile(r"(?<![\w/.\-])(?:\./)?((?:examples|tools|nemo_rl)/[\w./\-]*)")
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\{[\w-]+\})?\s*([\w+-]*)")
+INLINE_OVERRIDE_RE = re.compile(r"`\+{0,2}([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)=[^`]*`")
 OVERRIDE_RE = re.compile(r"^(\+{0,2}|~)([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)=")
 
 
@@ -123,6 +124,10 @@ class Index:
         if config and config in self.configs:
             return set(self.configs[config]), f"; checked against {config}"
         return self.all_keys, "; checked against all configs"
+
+    @cached_property
+    def sections(self) -> set[str]:
+        return {k for k in self.all_keys if "." not in k}
 
     @staticmethod
     def known_key(key: str, keys: set[str]) -> bool:
@@ -228,6 +233,13 @@ def _check_line(no: int, line: str, index: Index) -> Iterator[Finding]:
     for name in sorted(names):
         if not index.known_name(name):
             yield Finding(no, "name", name, index.suggest_name(name))
+    if ".py" not in line and "--config" not in line:  # commands are checked as a whole
+        for m in INLINE_OVERRIDE_RE.finditer(line):
+            key = m.group(1)
+            if m.group(0).startswith("`+") or key.split(".", 1)[0] not in index.sections:
+                continue  # an added key, or not a NeMo RL config key (e.g. a Python attribute)
+            if not Index.known_key(key, index.all_keys):
+                yield Finding(no, "key", key, _closest(key, index.all_keys), "; checked against all configs")
     for m in PATH_RE.finditer(line):
         path = m.group(1).rstrip(".,:;")
         if path.startswith("nemo_rl/") and not (path.endswith(".py") or path.endswith("/")):

@@ -46,7 +46,7 @@ TINY_MANIFEST = {
 
 
 def build(tmp_path: Path, pages: dict[str, str], manifest: dict | None = TINY_MANIFEST,
-          **overrides) -> tuple[str, Path]:
+          parallel: int = 0, **overrides) -> tuple[str, Path]:
     """Build a tiny MyST book with bookkit.refcheck; return (warnings, outdir)."""
     src = tmp_path / "book"
     src.mkdir(parents=True)
@@ -68,7 +68,7 @@ def build(tmp_path: Path, pages: dict[str, str], manifest: dict | None = TINY_MA
     nocolor()
     with docutils_namespace():
         app = Sphinx(str(src), str(src), str(src / "_build/html"), str(src / "_build/doctrees"),
-                     "html", status=None, warning=warnings, freshenv=True)
+                     "html", status=None, warning=warnings, freshenv=True, parallel=parallel)
         app.build()
     return warnings.getvalue(), src / "_build/html"
 
@@ -213,3 +213,26 @@ def test_cli_without_build(tmp_path, capsys):
     assert cli.main(["refcheck", "--manifest", str(manifest), str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "bad.md:3: unknown NeMo RL path 'examples/run_grp.py'" in out and "1 unknown reference(s) in 2 page(s)" in out
+
+
+def test_inline_override_code_span_and_directive_options():
+    text = ("Set `grpo.num_prompts_per_step=64` or `grpo.num_prompt_per_step=64`; "
+            "`torch.backends.cudnn.enabled=False` is not a NeMo RL key.\n"
+            "\n"
+            "```{code-block} yaml\n"
+            ":caption: A caption\n"
+            "# recipe: examples/configs/sft.yaml\n"
+            "sft:\n"
+            "  max_num_epoch: 2\n"
+            "```\n")
+    found = [(f.line, f.name, f.suggestion) for f in scan(text, Index(TINY_MANIFEST))]
+    assert found == [(1, "grpo.num_prompt_per_step", "grpo.num_prompts_per_step"),
+                     (7, "sft.max_num_epoch", "sft.max_num_epochs")]
+
+
+def test_parallel_read_merges_page_data(tmp_path):
+    pages = {f"p{i}.md": f"# P{i}\n\n`nemo_rl.bad{i}`\n" for i in range(4)}
+    warnings, out = build(tmp_path, pages, parallel=2)
+    report = json.loads((out / "_bookkit" / "refcheck.json").read_text())
+    assert sorted(report["unknown"]) == ["p0", "p1", "p2", "p3"]
+    assert warnings.count("[bookkit.refcheck]") == 4
