@@ -7,6 +7,7 @@ against the names-only manifest written by ``bookkit manifest``:
 * paths under ``examples/``, ``tools/`` and ``nemo_rl/`` (``--config`` files included);
 * ``key.sub=value`` overrides on command lines that run a ``.py`` script or pass
   ``--config``: checked against that config, or all configs when there is none;
+* ``section.key=value`` in an inline code span of prose (against all configs);
 * keys in YAML code blocks whose first line declares the recipe they modify:
   ``# recipe: examples/configs/grpo_math_1B.yaml``.
 

@@ -46,7 +46,7 @@ TINY_MANIFEST = {
 
 
 def build(tmp_path: Path, pages: dict[str, str], manifest: dict | None = TINY_MANIFEST,
-          parallel: int = 0, **overrides) -> tuple[str, Path]:
+          parallel: int = 0, parser: str = "myst_parser", **overrides) -> tuple[str, Path]:
     """Build a tiny MyST book with bookkit.refcheck; return (warnings, outdir)."""
     src = tmp_path / "book"
     src.mkdir(parents=True)
@@ -54,7 +54,7 @@ def build(tmp_path: Path, pages: dict[str, str], manifest: dict | None = TINY_MA
         (src / "_data" / "nemo_rl").mkdir(parents=True)
         (src / "_data" / "nemo_rl" / "v0.7.0.json").write_text(json.dumps(manifest))
     (src / "conf.py").write_text(
-        "extensions = ['myst_parser', 'bookkit.refcheck']\n"
+        f"extensions = [{parser!r}, 'bookkit.refcheck']\nnb_execution_mode = 'off'\n"
         "exclude_patterns = ['_data/**', '_build']\n"
         "show_warning_types = True\n"
         + "".join(f"{k} = {v!r}\n" for k, v in overrides.items())
@@ -236,3 +236,16 @@ def test_parallel_read_merges_page_data(tmp_path):
     report = json.loads((out / "_bookkit" / "refcheck.json").read_text())
     assert sorted(report["unknown"]) == ["p0", "p1", "p2", "p3"]
     assert warnings.count("[bookkit.refcheck]") == 4
+
+
+def test_notebook_page_in_a_myst_nb_build(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# NB\n", "\n", "Uses `nemo_rl.algorithms.grpoo`.\n"]},
+                    {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": ["!uv run examples/run_grpo.py grpo.num_prompts_per_step=2 grpo.seeds=1"]}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    warnings, _ = build(tmp_path, {"nb.ipynb": json.dumps(nb)}, parser="myst_nb",
+                        source_suffix={".md": "myst-nb", ".ipynb": "myst-nb"})
+    lines = sorted(w for w in warnings.splitlines() if "[bookkit.refcheck]" in w)
+    assert len(lines) == 2, warnings
+    assert "[cell 1, line 3]" in lines[0] + lines[1] and "[cell 2, line 1]" in lines[0] + lines[1]
