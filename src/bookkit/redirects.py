@@ -10,6 +10,8 @@ relative URLs so the book works under any base path.
   another extension sets it) are skipped without a word.
 * Any other target that is not a document of the build is skipped with a
   warning (``bookkit.redirects``); an entry's ``fallback`` page is used first.
+* Works with the ``html`` and ``dirhtml`` builders; old URLs are always
+  ``<old path>.html`` (what readers bookmarked), the targets follow the builder.
 * A real page is never overwritten: only files carrying this extension's
   generator tag are rewritten, and only when their content changes.
 """
@@ -122,7 +124,8 @@ def check_mapping(app: Sphinx) -> None:
 def write_redirects(app: Sphinx, exception: Exception | None) -> None:
     cfg = read(app.config, RedirectsSettings)
     path = _mapping_path(app)
-    if exception is not None or not cfg.redirects_enabled or app.builder.name != "html" or not path.is_file():
+    if exception is not None or not cfg.redirects_enabled or app.builder.name not in ("html", "dirhtml") \
+            or not path.is_file():
         return
     env, builder = app.env, app.builder
     hidden = set(getattr(env, "bookkit_hidden_docs", ()))
@@ -139,7 +142,7 @@ def write_redirects(app: Sphinx, exception: Exception | None) -> None:
                        "this build; no redirect written", location=f"{path}:{r.line}",
                        type="bookkit", subtype="redirects")
             continue
-        old_uri = r.old + builder.out_suffix
+        old_uri = r.old + ".html"  # NeMo RL's site was built with the html builder
         out = Path(app.outdir, old_uri)
         url = relative_uri(old_uri, builder.get_target_uri(target))
         title = env.titles[target].astext() if target in env.titles else target

@@ -135,7 +135,7 @@ def setup(app):
 """
 
 
-def build_tiny(tmp_path: Path, extra_conf: str = "") -> tuple[str, Path]:
+def build_tiny(tmp_path: Path, extra_conf: str = "", builder: str = "html") -> tuple[str, Path]:
     book = tmp_path / "book"
     pages = {"index": "Home", "guides/training-algorithms/grpo": "GRPO", "core-design/uv": "uv",
              "real": "A real page"}
@@ -154,10 +154,10 @@ def build_tiny(tmp_path: Path, extra_conf: str = "") -> tuple[str, Path]:
     warnings = io.StringIO()
     nocolor()
     with docutils_namespace():
-        app = Sphinx(str(book), str(book), str(book / "_build/html"), str(book / "_build/doctrees"),
-                     "html", status=None, warning=warnings, freshenv=True)
+        app = Sphinx(str(book), str(book), str(book / "_build" / builder), str(book / "_build/doctrees"),
+                     builder, status=None, warning=warnings, freshenv=True)
         app.build()
-    return warnings.getvalue(), book / "_build/html"
+    return warnings.getvalue(), book / "_build" / builder
 
 
 def redirect_url(page: Path) -> str:
@@ -202,3 +202,10 @@ def test_missing_targets_can_be_reported_as_info(tmp_path):
     warnings, out = build_tiny(tmp_path, "bookkit_redirects_missing_target = 'info'\n")
     assert "bookkit.redirects" not in warnings
     assert (out / "guides/grpo.html").is_file()
+
+
+def test_dirhtml_keeps_old_html_urls(tmp_path):
+    _, out = build_tiny(tmp_path, builder="dirhtml")
+    page = out / "guides/grpo.html"
+    assert redirect_url(page) == "training-algorithms/grpo/"
+    assert (out / "guides/training-algorithms/grpo/index.html").is_file()
