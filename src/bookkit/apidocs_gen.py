@@ -30,7 +30,7 @@ from autodoc2.render.myst_ import MystRenderer
 from autodoc2.utils import ItemData
 
 #: Bump when the generated pages change shape, so cached pages are rewritten.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 
 
 def is_private(module: str) -> bool:
@@ -220,7 +220,9 @@ class BookRenderer(MystRenderer):
 def render_pages(db: InMemoryDb, config: Config, tree: dict[str, list[str]]) -> dict[str, str]:
     """``{full_name: MyST text}`` of every page in ``tree``."""
     renderer = BookRenderer(db, config)
-    return {name: "\n".join(renderer.render_item(name)) + "\n" for name in tree}
+    # refcheck: false -- the names on these pages come from the source itself
+    head = "---\nrefcheck: false\n---\n\n"
+    return {name: head + "\n".join(renderer.render_item(name)) + "\n" for name in tree}
 
 
 def write_pages(folder: Path, pages: dict[str, str]) -> list[str]:

@@ -8,18 +8,14 @@ Inside a ``py:function`` or ``py:class`` body Sphinx then groups the fields into
 *Parameters*, *Returns*, *Return type* and *Raises*; the other sections keep their
 own name as the field label.
 
-=====================  ============================================
-Google section          field written
-=====================  ============================================
-Args, Parameters        ``:param name:`` and ``:type name:``
-Keyword Args            ``:keyword name:`` and ``:kwtype name:``
-Returns                 ``:returns:`` (and ``:rtype:`` for ``type: text``)
-Raises                  ``:raises Type:``
-Attributes              a field with one list item per attribute
-Yields, Examples, ...   a field named after the section
-=====================  ============================================
+* Args, Parameters: ``:param name:`` and ``:type name:``;
+* Keyword Args: ``:keyword name:`` and ``:kwtype name:``;
+* Returns: ``:returns:``, plus ``:rtype:`` when it reads ``type: text``;
+* Raises: ``:raises Type:`` per exception;
+* Attributes: one field holding a list item per attribute;
+* Yields, Examples, Note, Warning, See Also, ...: a field named after the section.
 
-Doctest lines (``>>>``) become ``pycon`` code blocks and RST roles (``:func:`x```)
+Doctest lines (``>>>``) and ``{doctest}`` fences become ``pycon`` code blocks, RST roles (``:func:`x```)
 become MyST roles, so docstrings written for either markup render. Nothing is
 dropped: an entry that does not look like ``name (type): text`` is kept as text.
 """
@@ -55,6 +51,10 @@ _RST_ROLE = re.compile(r"(?<![\w`{]):(?:py:)?(?P<role>func|class|meth|mod|obj|at
                        r":`(?P<target>[^`]+)`")
 _OTHER_RST_ROLE = re.compile(r"(?<![\w`{]):(?P<role>[a-z]+(?::[a-z]+)?):`(?P<target>[^`]+)`")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+#: Sphinx doctest-extension fences; the book does not run a library's doctests, it shows them.
+_DOCTEST_FENCE = re.compile(r"^(\s*(?:`{3,}|~{3,}))\{(doctest|testcode|testoutput|testsetup|testcleanup)\}.*$", re.M)
+_FENCE_LANGUAGE = {"doctest": "pycon", "testcode": "python", "testoutput": "text", "testsetup": "python",
+                   "testcleanup": "python"}
 
 
 def _indent(line: str) -> int:
@@ -167,6 +167,7 @@ def convert_roles(text: str) -> str:
 def google_to_myst(docstring: str) -> str:
     """The docstring with its Google sections rewritten as MyST field lists."""
     text = textwrap.dedent(docstring.expandtabs(4)).strip("\n")
+    text = _DOCTEST_FENCE.sub(lambda m: m.group(1) + _FENCE_LANGUAGE[m.group(2)], text)
     head = _HEADING.match(text.split("\n", 1)[0])
     if not (head and head.group("name").lower() in SECTIONS):
         text = inspect.cleandoc(text)  # the summary line may sit right after the opening quotes

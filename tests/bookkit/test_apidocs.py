@@ -192,6 +192,11 @@ def test_code_fences_are_left_alone_and_rst_roles_converted():
     assert "```python\nArgs:\n    x: y\n```" in text
 
 
+def test_doctest_fences_become_code_blocks():
+    text = google_to_myst("Example.\n\n```{doctest}\n>>> 1 + 1\n2\n```\n")
+    assert "```pycon\n>>> 1 + 1\n2\n```" in text and "{doctest}" not in text
+
+
 def test_star_args_are_escaped():
     text = google_to_myst("Args:\n    *args: Positional.\n    **kwargs: Keywords.\n")
     assert r":param \*args: Positional." in text and r":param \*\*kwargs: Keywords." in text
