@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -180,6 +180,7 @@ def train_dpo(
     progress: bool | None = None,
     live_plot: bool | None = None,
     profile: str | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
     """Runs DPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
 
@@ -190,6 +191,8 @@ def train_dpo(
         progress: Show a tqdm bar (None: ``rl_lab.progress``).
         live_plot: Live plot in notebooks (None: auto).
         profile: ``smoke``/``full`` (None: auto).
+        callback: Called with every logged metric row (e.g. a
+            :func:`rl_lab.widgets.training_dashboard` callback).
 
     Returns:
         A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` as in :func:`validate_dpo`.
@@ -208,7 +211,7 @@ def train_dpo(
     mb = cfg.policy.train_micro_batch_size
     train_pairs = add_reference_logprobs(preference_batch(preference_pairs(train, cfg.dpo.seed), policy.tokenizer), reference, mb)
     val_pairs = add_reference_logprobs(preference_batch(preference_pairs(val, cfg.dpo.seed + 1), policy.tokenizer), reference, mb)
-    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy", "val/reward_margin"])
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy", "val/reward_margin"], callback=callback)
     ckpt = cfg.checkpointing
     step = 0
     if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:

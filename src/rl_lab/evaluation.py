@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -118,3 +119,52 @@ def evaluate_accuracy(
     accuracy = sum(correct) / (len(data) * num_samples)
     passk = sum(pass_at_k(num_samples, c, k) for c in correct) / len(data)
     return {"accuracy": accuracy, f"pass@{k}": passk}
+
+
+def evaluate_recipe(
+    recipe: Any = "eval_addition",
+    overrides: Sequence[str] = (),
+    model: torch.nn.Module | None = None,
+    profile: str | None = None,
+) -> dict[str, float]:
+    """Runs an evaluation recipe: pass@k on held-out problems.
+
+    Args:
+        recipe: A loaded :class:`rl_lab.config.EvalRecipe` or a recipe name.
+        overrides: ``key=value`` overrides (with a recipe name).
+        model: Model to evaluate (default: ``rl_lab.init_checkpoint``).
+        profile: ``smoke``/``full`` (None: auto).
+
+    Returns:
+        ``{"accuracy", "pass@<k>"}`` as in :func:`evaluate_accuracy`.
+
+    Raises:
+        ValueError: If neither ``model`` nor ``rl_lab.init_checkpoint`` is given,
+            or ``eval.k_value`` exceeds ``eval.num_tests_per_prompt``.
+
+    Examples:
+        >>> callable(evaluate_recipe)
+        True
+    """
+    from rl_lab.config import load_recipe
+    from rl_lab.data import load_task
+    from rl_lab.model_cache import get_checkpoint
+
+    cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
+    if cfg.eval.k_value > cfg.eval.num_tests_per_prompt:
+        raise ValueError("eval.k_value must be <= eval.num_tests_per_prompt")
+    if model is None:
+        if not cfg.rl_lab.init_checkpoint:
+            raise ValueError("pass a model or set rl_lab.init_checkpoint")
+        model = get_checkpoint(cfg.rl_lab.init_checkpoint, profile=profile)
+    _, val = load_task(cfg.rl_lab.task)
+    return evaluate_accuracy(
+        model,
+        CharTokenizer(),
+        val,
+        max_new_tokens=cfg.generation.max_new_tokens,
+        num_samples=cfg.eval.num_tests_per_prompt,
+        k=cfg.eval.k_value,
+        temperature=cfg.generation.temperature,
+        seed=cfg.eval.seed,
+    )

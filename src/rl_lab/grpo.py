@@ -253,7 +253,11 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
 
 
 def validate_grpo(policy: Policy, val: Sequence[Datum], env: Environment, cfg: GRPORecipe) -> dict[str, float]:
-    """Greedy rollouts on validation episodes; accuracy is the mean reward.
+    """Validation rollouts: sampled like NeMo RL (``policy.generation``) and greedy.
+
+    NeMo RL validates with the same generation settings it trains with
+    (temperature 1.0 in ``grpo_math_1B.yaml``), so ``accuracy`` here is the
+    mean reward of *sampled* episodes; ``greedy_accuracy`` uses temperature 0.
 
     Args:
         policy: The policy.
@@ -262,15 +266,17 @@ def validate_grpo(policy: Policy, val: Sequence[Datum], env: Environment, cfg: G
         cfg: The recipe.
 
     Returns:
-        ``{"accuracy": ...}`` (solve rate for the puzzle).
+        ``{"accuracy", "greedy_accuracy"}`` (solve rates for the puzzle).
 
     Examples:
         >>> callable(validate_grpo)
         True
     """
     val = list(val)[: cfg.grpo.max_val_samples]
-    ro = rollout(policy, val, env, cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length, greedy=True)
-    return {"accuracy": ro.rewards.clamp(max=1.0).mean().item()}
+    gen, turns, length = cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length
+    sampled = rollout(policy, val, env, gen, turns, length)
+    greedy = rollout(policy, val, env, gen, turns, length, greedy=True)
+    return {"accuracy": sampled.rewards.clamp(max=1.0).mean().item(), "greedy_accuracy": greedy.rewards.clamp(max=1.0).mean().item()}
 
 
 def grpo_data(cfg: GRPORecipe) -> tuple[list[Datum], list[Datum]]:
@@ -302,6 +308,7 @@ def train_grpo(
     progress: bool | None = None,
     live_plot: bool | None = None,
     profile: str | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
     loss_fn: LossFn = clipped_pg_loss,
 ) -> TrainResult:
     """Runs GRPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
@@ -313,6 +320,8 @@ def train_grpo(
         progress: Show a tqdm bar (None: ``rl_lab.progress``).
         live_plot: Live plot in notebooks (None: auto).
         profile: ``smoke``/``full`` (None: auto).
+        callback: Called with every logged metric row (e.g. a
+            :func:`rl_lab.widgets.training_dashboard` callback).
         loss_fn: Policy loss with :func:`rl_lab.losses.clipped_pg_loss`'s signature.
 
     Returns:
@@ -330,7 +339,7 @@ def train_grpo(
     reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
     _, env = make_environment(cfg.env)
     train, val = grpo_data(cfg)
-    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"])
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"], callback=callback)
     ckpt = cfg.checkpointing
     step = 0
     if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:

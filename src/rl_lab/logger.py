@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ class MetricLogger:
         live: Live plot in notebooks; None means "only inside an IPython kernel".
         live_keys: Metrics shown in the live plot (None: all).
         live_every: Redraw the live plot every this many ``log`` calls.
+        callback: Called with every logged row (e.g. ``training_dashboard().callback``).
 
     Examples:
         >>> MetricLogger(None, live=False).live
@@ -103,6 +104,7 @@ class MetricLogger:
         live: bool | None = None,
         live_keys: Sequence[str] | None = None,
         live_every: int = 5,
+        callback: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """Creates the log directory (if any) and decides on live plotting.
 
@@ -111,6 +113,7 @@ class MetricLogger:
             live: Live plotting switch (None: auto).
             live_keys: Metrics in the live plot.
             live_every: Redraw period.
+            callback: Called with every logged row.
 
         Examples:
             >>> MetricLogger(None).history
@@ -124,6 +127,7 @@ class MetricLogger:
         self.live = in_ipython_kernel() if live is None else live
         self.live_keys = live_keys
         self.live_every = live_every
+        self.callback = callback
         self._handle: Any = None
         self._calls = 0
 
@@ -145,6 +149,8 @@ class MetricLogger:
         if self.path is not None:
             with self.path.open("a") as fh:
                 fh.write(json.dumps(row, default=float) + "\n")
+        if self.callback is not None:
+            self.callback(row)
         self._calls += 1
         if self.live and self._calls % self.live_every == 0:
             self.refresh()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,7 @@ def train_sft(
     progress: bool | None = None,
     live_plot: bool | None = None,
     profile: str | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
     """Runs SFT for a recipe and returns the trained model and its metric history.
 
@@ -141,6 +143,8 @@ def train_sft(
         progress: Show a tqdm bar (None: ``rl_lab.progress``).
         live_plot: Live plot in notebooks (None: auto).
         profile: ``smoke``/``full`` (None: auto).
+        callback: Called with every logged metric row (e.g. a
+            :func:`rl_lab.widgets.training_dashboard` callback).
 
     Returns:
         A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` holds the last
@@ -158,7 +162,7 @@ def train_sft(
     policy = build_policy(cfg, model, profile)
     train, val = load_task(cfg.rl_lab.task)
     data = sft_batch(train, policy.tokenizer)
-    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"])
+    logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"], callback=callback)
     ckpt = cfg.checkpointing
     step = 0
     if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
