@@ -47,13 +47,13 @@ from sphinx.config import Config
 from sphinx.errors import ConfigError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
-from sphinx.util.matching import Matcher
 
 from bookkit import __version__
 from bookkit.cards import CARD_FILTERS
 from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
 from bookkit.gating_blocks import DIRECTIVE, filter_source
-from bookkit.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
+from bookkit.gating_decide import Decider, strip_suffix
+from bookkit.pages import SOURCE_SUFFIXES, source_of
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -77,157 +77,11 @@ def audience_of(config: Config) -> str:
     return value
 
 
-def _strip_suffix(name: str) -> str:
-    for suffix in SOURCE_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name.lstrip("/")
-
-
-def _config_line(srcdir: Path, key: str) -> int:
-    try:
-        lines = (srcdir / "_config.yml").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 1
-    return next((n for n, text in enumerate(lines, 1) if key in text), 1)
-
-
-class _Decider:
-    """Works out which documents this audience may not see, and why."""
-
-    def __init__(self, app: Sphinx, config: Config, audience: str):
-        self.srcdir = Path(app.srcdir)
-        self.config = config
-        self.audience = audience
-        self.site_map = getattr(config, "external_site_map", None)
-        self.errors: list[str] = []
-        self.hidden: dict[str, str] = {}
-
-    def docnames(self) -> list[str]:
-        if self.site_map is not None:
-            return sorted(_strip_suffix(d) for d in self.site_map)
-        matcher = Matcher(list(self.config.exclude_patterns))
-        found = []
-        for path in sorted(self.srcdir.rglob("*")):
-            rel = path.relative_to(self.srcdir).as_posix()
-            if path.suffix in SOURCE_SUFFIXES and path.is_file() and not matcher(rel):
-                found.append(_strip_suffix(rel))
-        return found
-
-    def children(self, docname: str) -> list[str]:
-        if self.site_map is None or docname not in self.site_map:
-            return []
-        return [_strip_suffix(str(i)) for t in self.site_map[docname].subtrees
-                for i in t.items if isinstance(i, str)]
-
-    def check(self, condition: Any, where: str) -> bool | None:
-        """True/False for a parsable condition; None (and an error) otherwise."""
-        try:
-            return parse(condition).allows(self.audience)
-        except ConditionError as exc:
-            self.errors.append(f"{where}: {exc}. Fix the condition: {exc.problem}")
-            return None
-
-    def hide(self, docname: str, reason: str) -> None:
-        if docname not in self.hidden:
-            self.hidden[docname] = reason
-            for child in self.children(docname):
-                self.hide(child, f"under '{docname}', which is {reason}")
-
-    def page_conditions(self, docnames: list[str]) -> dict[str, tuple[str, str]]:
-        found = {}
-        for docname in docnames:
-            path = source_of(self.srcdir, docname)
-            if path is None:
-                continue
-            rel = path.relative_to(self.srcdir).as_posix()
-            try:
-                fm = read_front_matter(path)
-            except FrontMatterError as exc:
-                self.errors.append(f"{rel}:{exc.line}: {exc.message} (gating reads 'only:' from it)")
-                continue
-            if "only" in fm.data:
-                where = f"{rel}:{fm.line_of('only')}: front matter 'only'"
-                if self.check(fm.data["only"], where) is not None:
-                    found[docname] = (str(fm.data["only"]), where)
-        return found
-
-    def decide(self) -> dict[str, str]:
-        docnames = self.docnames()
-        root = _strip_suffix(self.site_map.root.docname) if self.site_map is not None else self.config.root_doc
-        conditions = self.page_conditions(docnames)
-        if root in conditions:
-            self.errors.append(f"{conditions[root][1]}: the root page '{root}' cannot be gated; "
-                               "remove 'only:' from it and gate its sections instead")
-            conditions.pop(root)
-        for docname in docnames:
-            parts = docname.split("/")
-            folders = ["/".join(parts[:k]) + "/index" for k in range(len(parts) - 1, 0, -1)]
-            for owner in [docname] + [f for f in folders if f != docname]:
-                if owner in conditions and not parse(conditions[owner][0]).allows(self.audience):
-                    cond, where = conditions[owner]
-                    self.hide(docname, f"gated by {where} = {cond!r}")
-                    break
-        self.toc_conditions(set(docnames), root)
-        self.hidden.pop(root, None)
-        return self.hidden
-
-    def toc_conditions(self, docnames: set[str], root: str) -> None:
-        for key, condition in sorted(read(self.config, GatingSettings).gating_toc.items()):
-            where = (f"_config.yml:{_config_line(self.srcdir, str(key))}: "
-                     f"sphinx.config.bookkit_gating_toc[{key!r}]")
-            visible = self.check(condition, where)
-            if key.startswith("caption:"):
-                caption = key[len("caption:"):].strip()
-                trees = [t for d in (self.site_map or {}) for t in self.site_map[d].subtrees if t.caption == caption]
-                if not trees:
-                    self.errors.append(f"{where}: no part of _toc.yml has the caption {caption!r}; "
-                                       "copy the caption exactly")
-                elif visible is False:
-                    for tree in trees:
-                        tree.items[:] = [i for i in tree.items if not self._hide_item(i, where, condition)]
-            elif "://" in key:
-                items = [(t, i) for d in (self.site_map or {}) for t in self.site_map[d].subtrees
-                         for i in t.items if getattr(i, "url", None) == key]
-                if not items:
-                    self.errors.append(f"{where}: no 'url:' entry of _toc.yml is {key!r}")
-                elif visible is False:
-                    for tree, item in items:
-                        tree.items.remove(item)
-            else:
-                docname = _strip_suffix(key)
-                if docname not in docnames:
-                    self.errors.append(f"{where}: {docname!r} is not an entry of _toc.yml; use a 'file:' "
-                                       "value, 'caption:<part caption>' or a 'url:' value")
-                elif docname == root:
-                    self.errors.append(f"{where}: the root page cannot be gated")
-                elif visible is False:
-                    self.hide(docname, f"gated by {where} = {condition!r}")
-
-    def _hide_item(self, item: Any, where: str, condition: str) -> bool:
-        if isinstance(item, str):
-            self.hide(_strip_suffix(str(item)), f"gated by {where} = {condition!r}")
-        return True
-
-    def prune(self) -> None:
-        """Drop hidden documents from the site map and from every toctree that lists them."""
-        if self.site_map is None:
-            return
-        for name in list(self.site_map):
-            for tree in self.site_map[name].subtrees:
-                tree.items[:] = [i for i in tree.items if not (isinstance(i, str) and
-                                                              _strip_suffix(str(i)) in self.hidden)]
-            self.site_map[name].subtrees[:] = [t for t in self.site_map[name].subtrees if t.items]
-        for name in list(self.site_map):
-            if _strip_suffix(name) in self.hidden:
-                del self.site_map[name]
-
-
 def decide(app: Sphinx, config: Config) -> None:
     """config-inited (after sphinx-external-toc): compute hidden pages, prune the toc, exclude them."""
     audience = audience_of(config)
     config.bookkit_gating_audience = audience  # a changed audience makes Sphinx re-read every page
-    decider = _Decider(app, config, audience)
+    decider = Decider(app.srcdir, config, audience, read(config, GatingSettings).gating_toc)
     hidden = decider.decide()
     if decider.errors:
         raise ConfigError("content gating found bad conditions:\n  " + "\n  ".join(decider.errors))
@@ -240,6 +94,7 @@ def decide(app: Sphinx, config: Config) -> None:
     if hasattr(app, "bookkit_own_excludes"):  # bookkit.tocguard: excluded on purpose, not orphans
         app.bookkit_own_excludes = list(app.bookkit_own_excludes) + patterns
     app.bookkit_audience, app.bookkit_hidden = audience, dict(sorted(hidden.items()))
+    app.bookkit_hidden_prerequisites = decider.hidden_prerequisites()
     logger.info(f"[gating] audience {audience}: {len(hidden)} page(s) gated out")
 
 
@@ -247,6 +102,10 @@ def start(app: Sphinx) -> None:
     """builder-inited: expose the decision on the environment; empty stale output of another audience."""
     app.env.bookkit_audience = getattr(app, "bookkit_audience", DEFAULT_AUDIENCE)
     app.env.bookkit_hidden_docs = set(getattr(app, "bookkit_hidden", {}))
+    for docname, line, names in getattr(app, "bookkit_hidden_prerequisites", []):
+        logger.warning(f"prerequisites name {', '.join(names)}, which the '{app.env.bookkit_audience}' build "
+                       "does not publish; remove them, or gate this page the same way",
+                       location=(docname, line), type="bookkit", subtype="gating")
     stamp = Path(app.doctreedir) / STAMP
     current = json.dumps({"audience": app.env.bookkit_audience, "hidden": sorted(app.env.bookkit_hidden_docs)})
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == current:
@@ -292,7 +151,7 @@ class OnlyAudienceDirective(SphinxDirective):
 def _target_of(node: nodes.Element, docname: str, env: Any) -> str | None:
     if isinstance(node, addnodes.download_reference):
         rel, _ = env.relfn2path(node.get("reftarget", ""), docname)
-        return _strip_suffix(rel) if rel.endswith(SOURCE_SUFFIXES) else None
+        return strip_suffix(rel) if rel.endswith(SOURCE_SUFFIXES) else None
     target = node.get("reftarget", "")
     if node.get("refdomain") == "doc" and node.get("reftype") == "myst":
         return target
@@ -338,7 +197,7 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
         filtered = filter_source(path.suffix, text, env.bookkit_audience, blank=False).text
         if names and path.suffix != ".ipynb":  # a hidden page named alone on a line ({page-cards} ...)
             filtered = "\n".join(line for line in filtered.split("\n")
-                                 if _strip_suffix(line.strip().lstrip("/")) not in hidden)
+                                 if strip_suffix(line.strip().lstrip("/")) not in hidden)
         if filtered == text:
             continue
         for copy in sources.parent.glob(f"_sources/{docname}{path.suffix}*"):

@@ -141,7 +141,8 @@ class LearningPathDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         settings = read(self.config, PathsSettings)
-        steps = self._steps()
+        # Pages gated out of this build (bookkit.gating) are left out of the path.
+        steps = [s for s in self._steps() if s[0] not in getattr(self.env, "bookkit_hidden_docs", ())]
         if not steps:
             logger.warning("{learning-path} has no document names in its body; list one docname per line",
                            location=self.get_location(), type="bookkit", subtype="paths")

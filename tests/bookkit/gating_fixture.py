@@ -62,6 +62,7 @@ sphinx:
     - bookkit.frontmatter
     - bookkit.tocguard
     - bookkit.cards
+    - bookkit.paths
     - bookkit.gating
     - bookkit.json_output
     - bookkit.llms
@@ -90,6 +91,7 @@ parts:
           - file: public/ea-page
           - file: public/internal-page
           - file: public/nb
+          - file: public/path
   - caption: Early
     chapters:
       - file: early/index
@@ -171,6 +173,8 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
         "public/internal-page.md": page("Internal QXINTPAGEQX", "Body QXINTPAGEQX.", only="internal",
                                         desc="Internal page QXCARDQX."),
         "public/nb.ipynb": notebook(),
+        "public/path.md": page("Reading Path", "```{learning-path}\npublic/open\npublic/ea-page\n"
+                               "public/internal-page\npublic/nb\n```"),
         "early/index.md": page("Early Folder QXFOLDERINDEXQX", "```{section-cards}\n```", only="ea or internal",
                                ctype="landing"),
         "early/child.md": page("Folder Child QXFOLDERQX", "Body QXFOLDERQX."),

@@ -123,7 +123,9 @@ def test_notebook_cells_and_blocks():
 
 def _sphinx(src: Path, monkeypatch, audience: str, pages: dict[str, str], conf: str = "") -> tuple[Sphinx, str]:
     monkeypatch.setenv("BOOK_AUDIENCE", audience)
-    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.gating']\n" + conf, encoding="utf-8")
+    # a fresh source_suffix dict: Sphinx's default one is shared by every app in this process
+    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.gating']\n"
+                                 "source_suffix = {'.rst': 'restructuredtext'}\n" + conf, encoding="utf-8")
     for name, text in pages.items():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(text, encoding="utf-8")
@@ -282,3 +284,18 @@ def test_cards_and_navigation(tmp_path_factory):
     landing = (html / "public/index.html").read_text(encoding="utf-8")
     assert re.search(r'href="ea-page.html"', landing)  # section card and navigation
     assert "internal-page" not in landing
+
+
+def test_prerequisite_on_gated_page_warns(tmp_path, monkeypatch):
+    _, warnings = _sphinx(tmp_path, monkeypatch, "ga", {
+        "index.md": "# Home\n\n```{toctree}\nsecret\npublic\n```\n",
+        "public.md": "---\ntitle: Public\nprerequisites: [secret]\n---\n# Public\n",
+        "secret.md": "---\nonly: internal\n---\n# Secret\n"})
+    assert "public.md:3" in warnings and "prerequisites name secret" in warnings
+
+
+def test_learning_path_skips_gated_pages(tmp_path_factory):
+    status, log, html = shared_build("ga", tmp_path_factory)
+    assert status == 0, log[-4000:]
+    path_page = (html / "public/path.html").read_text(encoding="utf-8")
+    assert "Open Page" in path_page and "QXEAPAGEQX" not in path_page and "QXINTPAGEQX" not in path_page

@@ -71,6 +71,7 @@ def pages(tmp_path_factory) -> dict:
     src = tmp_path_factory.mktemp("pagetext")
     (src / "conf.py").write_text(
         "extensions = ['myst_nb']\nnb_execution_mode = 'off'\nmyst_heading_anchors = 3\n"
+        "source_suffix = {'.rst': 'restructuredtext'}\n"
         "myst_enable_extensions = ['colon_fence']\n", encoding="utf-8")
     (src / "index.md").write_text(PAGE, encoding="utf-8")
     (src / "other.md").write_text(OTHER, encoding="utf-8")
@@ -144,7 +145,8 @@ def test_markdown(pages):
 def test_url_for(pages, tmp_path):
     # url_for rewrites internal links, for outputs that live elsewhere (llms-full.txt)
     src = Path(tmp_path)
-    (src / "conf.py").write_text("extensions = ['myst_nb']\nnb_execution_mode = 'off'\n", encoding="utf-8")
+    (src / "conf.py").write_text("extensions = ['myst_nb']\nnb_execution_mode = 'off'\n"
+                                 "source_suffix = {'.rst': 'restructuredtext'}\n", encoding="utf-8")
     (src / "index.md").write_text("# T\n\n[o](sub/other.md)\n\n```{toctree}\nsub/other\n```\n", encoding="utf-8")
     (src / "sub").mkdir()
     (src / "sub/other.md").write_text("# O\n\n[back](../index.md)\n", encoding="utf-8")
