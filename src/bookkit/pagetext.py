@@ -336,12 +336,13 @@ class _Markdown:
             return f"${node.astext()}$"
         if isinstance(node, nodes.image):
             return f"![{_escape(node.get('alt', ''))}]({node.get('uri', '')})"
-        inner = "".join(self.inline(child) for child in node.children).strip() if isinstance(
-            node, nodes.Element) else ""
-        if isinstance(node, nodes.strong):
-            return f"**{inner}**" if inner else ""
+        raw = "".join(self.inline(child) for child in node.children) if isinstance(node, nodes.Element) else ""
+        inner = raw.strip()
+        lead, trail = raw[: len(raw) - len(raw.lstrip())], raw[len(raw.rstrip()):]
+        if isinstance(node, nodes.strong):  # spaces stay outside the markers: "**a:** b"
+            return f"{lead}**{inner}**{trail}" if inner else raw
         if isinstance(node, nodes.emphasis):
-            return f"*{inner}*" if inner else ""
+            return f"{lead}*{inner}*{trail}" if inner else raw
         if isinstance(node, nodes.reference):
             return self.link(node, inner)
         if isinstance(node, addnodes.download_reference):

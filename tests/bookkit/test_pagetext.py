@@ -158,3 +158,11 @@ def test_url_for(pages, tmp_path):
     assert got["sub/other"][0].internal_links[0].target == "index"
     assert "[back](/index.md)" in got["sub/other"][1]
     assert "[o](/sub/other.md)" in got["index"][1]
+
+
+def test_markdown_keeps_spaces_outside_emphasis():
+    from docutils import nodes
+    para = nodes.paragraph("", "", nodes.strong("Total time: ", "Total time: "), nodes.Text("about 1 h."))
+    doc = nodes.document(None, None)
+    doc += para
+    assert pagetext.to_markdown(doc) == "**Total time:** about 1 h.\n"
