@@ -277,7 +277,7 @@ def build(src: Path, tag: str) -> dict[str, Any]:
 
 
 def dumps(manifest: dict) -> str:
-    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(manifest, indent=0, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load(path: str | Path) -> dict:
