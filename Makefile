@@ -54,3 +54,10 @@ clean:
 
 clean-all: clean
 	rm -rf $(VENV) node_modules
+
+# make notebooks-full - execute every notebook under the `full` (CUDA) profile into
+# book/_build/executed-full/: executed notebooks, outcomes/<notebook>.json and status.json
+# (profile, hardware, versions, wall time per notebook), for the scheduled GPU workflow.
+.PHONY: notebooks-full
+notebooks-full: setup
+	RL_LAB_PROFILE=full $(BIN)/bookkit notebooks --profile full --out book/_build/executed-full
