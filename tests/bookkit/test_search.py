@@ -1,0 +1,137 @@
+"""bookkit.search: page markup for Pagefind (body, meta, facets, weights) and the index built on build-finished."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bookkit.search import facets_of, page_markup, weight_definitions
+
+FRONT = """---
+description: {desc}
+categories: [testing]
+tags: [fixture]
+personas: [{persona}]
+difficulty: {difficulty}
+content_type: {ctype}
+modality: universal
+---
+"""
+
+
+def test_page_markup_wraps_body_with_meta_and_filters():
+    out = page_markup("<p>Hello</p>", title="GRPO <guide>", breadcrumb="Guides › Training",
+                      filters=[("section", "Guides"), ("persona", "mle-focused"), ("type", "")],
+                      weight=None, definition_weight=5)
+    assert out.startswith('<div data-pagefind-body class="bk-search-body">')
+    assert '<span data-pagefind-meta="title" hidden>GRPO &lt;guide&gt;</span>' in out
+    assert '<span data-pagefind-meta="breadcrumb" hidden>Guides › Training</span>' in out
+    assert '<span data-pagefind-filter="section" hidden>Guides</span>' in out
+    assert '<span data-pagefind-filter="persona" hidden>mle-focused</span>' in out
+    assert 'data-pagefind-filter="type"' not in out  # empty values are not facets
+    assert out.endswith("<p>Hello</p></div>")
+
+
+def test_api_pages_get_a_lower_weight():
+    out = page_markup("<p>x</p>", title="t", breadcrumb="", filters=[], weight=0.4, definition_weight=5)
+    assert '<div data-pagefind-weight="0.4"><p>x</p></div>' in out
+    assert "breadcrumb" not in out
+
+
+def test_defining_occurrences_are_weighted():
+    row = ('<tr class="row-odd"><td><p><code class="docutils literal notranslate"><span class="pre">'
+           'grpo.max_num_steps</span></code></p></td>')
+    sig = '<dt class="sig sig-object py" id="x">'
+    term = "<dt><code>loss_fn</code></dt>"
+    out = weight_definitions(row + sig + term + "<p><code class=\"docutils literal\">other</code></p>", 6)
+    assert '<td><p><code data-pagefind-weight="6" class="docutils literal' in out
+    assert '<dt data-pagefind-weight="6" class="sig sig-object py"' in out
+    assert '<dt data-pagefind-weight="6"><code>loss_fn' in out
+    assert out.count("data-pagefind-weight") == 3  # code in running text keeps the normal weight
+
+
+def test_facets_come_from_front_matter_and_part():
+    fm = {"personas": ["mle-focused", "researcher-focused"], "difficulty": "beginner",
+          "content_type": "guide", "modality": "universal"}
+    assert facets_of(fm, "Guides") == [("section", "Guides"), ("persona", "mle-focused"),
+                                       ("persona", "researcher-focused"), ("difficulty", "beginner"),
+                                       ("type", "guide"), ("modality", "universal")]
+    assert facets_of({}, "") == []
+
+
+@pytest.fixture(scope="module")
+def search_book(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("searchbook") / "book"
+
+    def write(rel, text):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+    write("_config.yml", """
+        title: Tiny search
+        only_build_toc_files: true
+        exclude_patterns: [_build]
+        execute:
+          execute_notebooks: "off"
+        sphinx:
+          extra_extensions: [bookkit.frontmatter, bookkit.search]
+          config:
+            html_theme_options:
+              repository_provider: github
+        """)
+    write("_toc.yml", """
+        format: jb-book
+        root: index
+        parts:
+          - caption: Guides
+            chapters:
+              - file: guides/train
+          - caption: API Reference
+            chapters:
+              - file: api/mod
+        """)
+    write("index.md", FRONT.format(desc="The home page of the tiny book.", persona="mle-focused",
+                                   difficulty="beginner", ctype="landing") + "\n# Home\n\nWelcome.\n")
+    write("guides/train.md", FRONT.format(desc="How to train with the tiny book.", persona="researcher-focused",
+                                          difficulty="advanced", ctype="guide") + textwrap.dedent("""
+        # Training guide
+
+        Intro text about rollouts.
+
+        ## Generations per prompt
+
+        Set `num_generations_per_prompt` to sample several answers per prompt.
+        """))
+    write("api/mod.md", FRONT.format(desc="API page of the tiny book module.", persona="contributor-focused",
+                                     difficulty="advanced", ctype="reference") + "\n# mod API\n\nText.\n")
+    exe = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(exe), "build", str(root), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return root / "_build" / "html"
+
+
+@pytest.mark.slow
+def test_build_writes_pagefind_index_and_marks_pages(search_book):
+    html = search_book
+    assert (html / "pagefind" / "pagefind.js").is_file()
+    assert (html / "pagefind" / "pagefind-entry.json").is_file()
+    assert list((html / "pagefind" / "fragment").iterdir())
+    guide = (html / "guides" / "train.html").read_text(encoding="utf-8")
+    assert guide.count("data-pagefind-body") == 1
+    assert '<span data-pagefind-filter="section" hidden>Guides</span>' in guide
+    assert '<span data-pagefind-filter="difficulty" hidden>advanced</span>' in guide
+    assert '<span data-pagefind-meta="title" hidden>Training guide</span>' in guide
+    assert "_static/bookkit-search.js" in guide and (html / "_static" / "bookkit-search.js").is_file()
+    api = (html / "api" / "mod.html").read_text(encoding="utf-8")
+    assert 'data-pagefind-weight="0.4"' in api
+    # the sidebar and footer stay outside the indexed body
+    body = guide[guide.index("data-pagefind-body"):]
+    assert 'class="bd-sidebar-primary' not in body.split("</article>")[0]
+    assert "data-pagefind-body" not in (html / "genindex.html").read_text(encoding="utf-8")
