@@ -37,7 +37,9 @@ def test_eight_parts_in_order_with_captions_and_folders():
     for part, (_, folder) in zip(data["parts"], PARTS):
         files = entries(part)
         assert files, f"part {part['caption']} is empty"
-        assert all(f.startswith(folder + "/") for f in files), (part["caption"], files)
+        # Learning Resources also lists the notebooks (book/notebooks/) under its tutorials and examples.
+        allowed = (folder + "/", "notebooks/") if folder == "learning-resources" else (folder + "/",)
+        assert all(f.startswith(allowed) for f in files), (part["caption"], files)
         assert part["chapters"][0]["file"] == f"{folder}/index"
 
 
