@@ -398,6 +398,7 @@ class TaskConfig:
     val_size: int = 500
     seed: int = 1234
     zero_pad: bool = False
+    label_noise: float = 0.0
     puzzle_size: int = 2
     puzzle_shuffle_moves: int = 2
 

@@ -131,25 +131,51 @@ def word_problem_datum(rng: random.Random) -> Datum:
 
 
 def wrong_answer(answer: str, rng: random.Random) -> str:
-    """A plausible wrong answer: off by one, off by ten, or a dropped carry.
+    """A plausible wrong answer: off by one, off by ten, or off by a hundred.
+
+    The result keeps the answer's width (``"052"`` stays 3 digits).
 
     Args:
-        answer: The correct integer answer as text.
+        answer: The correct non-negative integer answer as text.
         rng: Random source.
 
     Returns:
         A different non-negative integer as text.
 
     Examples:
-        >>> wrong_answer("46", random.Random(0)) != "46"
+        >>> wrong_answer("046", random.Random(0)) != "046"
         True
     """
-    value = int(answer)
-    for _ in range(10):
-        candidate = value + rng.choice([-10, -1, 1, 10, 100 if value < 100 else -100])
-        if candidate >= 0 and candidate != value:
-            return str(candidate)
-    return str(value + 1)
+    value, width = int(answer), len(answer)
+    for _ in range(20):
+        candidate = value + rng.choice([-100, -10, -1, 1, 10, 100])
+        text = str(candidate).zfill(width) if answer.startswith("0") else str(candidate)
+        if candidate >= 0 and candidate != value and (len(text) == width or not answer.startswith("0")):
+            return text
+    return str(value + 1).zfill(width)
+
+
+def add_label_noise(data: Sequence[Datum], fraction: float, seed: int) -> list[Datum]:
+    """Replaces the answer of a random ``fraction`` of datums with a near miss.
+
+    Models noisy supervision (think: a dataset written in a hurry). SFT imitates
+    the noise; an RL verifier (or DPO preferences) can remove it.
+
+    Args:
+        data: Datums with ``answer``.
+        fraction: Probability that a datum's answer is corrupted.
+        seed: Seed.
+
+    Returns:
+        New datums (the input is not modified).
+
+    Examples:
+        >>> noisy = add_label_noise([addition_datum(1, 2)] * 100, 0.5, seed=0)
+        >>> 30 < sum(d["answer"] != "3" for d in noisy) < 70
+        True
+    """
+    rng = random.Random(seed)
+    return [{**d, "answer": wrong_answer(d["answer"], rng)} if rng.random() < fraction else d for d in data]
 
 
 def preference_pairs(data: Sequence[Datum], seed: int = 0) -> list[Datum]:
@@ -628,7 +654,9 @@ def load_task(task_cfg: Any) -> tuple[list[Datum], list[Datum]]:
         task_cfg: A :class:`rl_lab.config.TaskConfig`.
 
     Returns:
-        Train and held-out datums (no held-out prompt appears in train).
+        Train and held-out datums (no held-out prompt appears in train). With
+        ``label_noise > 0`` that fraction of *training* answers is corrupted;
+        held-out answers are always exact.
 
     Raises:
         ValueError: For an unknown task name.
@@ -641,4 +669,7 @@ def load_task(task_cfg: Any) -> tuple[list[Datum], list[Datum]]:
     """
     if task_cfg.name not in TASKS:
         raise ValueError(f"rl_lab.task.name={task_cfg.name!r}; choose one of {sorted(TASKS)}")
-    return TASKS[task_cfg.name](task_cfg)
+    train, val = TASKS[task_cfg.name](task_cfg)
+    if task_cfg.label_noise > 0:
+        train = add_label_noise(train, task_cfg.label_noise, task_cfg.seed)
+    return train, val

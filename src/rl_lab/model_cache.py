@@ -59,8 +59,8 @@ CHECKPOINTS: dict[str, CacheEntry] = {
     "sft-addition": CacheEntry("sft_addition", _QUIET, "SFT on 2-digit addition to >= 90% held-out accuracy"),
     "sft-addition-50pct": CacheEntry(
         "sft_addition",
-        (*_QUIET, "rl_lab.stop_at_val_accuracy=0.45", "sft.val_period=50", "rl_lab.task.val_size=200"),
-        "SFT on 2-digit addition stopped once held-out accuracy reaches ~50% (GRPO/DPO start)",
+        (*_QUIET, "rl_lab.task.label_noise=0.5", "sft.val_period=0"),
+        "SFT on addition data whose answers are wrong half the time: samples are right ~50% of the time (GRPO/DPO start)",
     ),
     "sft-puzzle-moves": CacheEntry(
         "sft_puzzle_moves", _QUIET, "SFT on random legal sliding-puzzle moves (format only; sliding-puzzle GRPO start)"
