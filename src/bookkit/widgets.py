@@ -23,19 +23,17 @@ every page, while these belong on widget pages only.
 from __future__ import annotations
 
 import re
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
-from sphinx.errors import ConfigError, ExtensionError
+from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.settings import read, register, setting
+from bookkit.sitejs import install, node_modules, register_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +47,6 @@ WIDGET_STATE_KEY = "ipywidgets_state"
 #: Where the files go, relative to the site's ``_static`` folder (Sphinx resolves
 #: script paths against ``_static``).
 SITE_DIR = "_widgets"
-
-
-@dataclass(frozen=True)
-class WidgetsSettings:
-    widgets_node_modules: str = setting(
-        "../node_modules",
-        "Folder where `npm ci` installed package.json's packages; relative to the book's source folder.")
-
-
-def node_modules(app: Sphinx) -> Path:
-    """Absolute path of the ``node_modules`` folder named by ``bookkit_widgets_node_modules``."""
-    return (Path(app.confdir or app.srcdir) / read(app.config, WidgetsSettings).widgets_node_modules).resolve()
 
 
 def local_scripts() -> dict[str, dict[str, str]]:
@@ -119,17 +105,6 @@ def widget_pages(env: BuildEnvironment) -> list[str]:
     return sorted(doc for doc, meta in data.items() if WIDGET_STATE_KEY in (meta.get("js_files") or {}))
 
 
-def copy_if_changed(source: Path, target: Path) -> bool:
-    """Copy ``source`` to ``target`` unless it already holds the same bytes; True if written."""
-    data = source.read_bytes()
-    if target.is_file() and target.read_bytes() == data:
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    shutil.copystat(source, target)
-    return True
-
-
 def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     """Copy the widget JavaScript into the site before pages are written (so links get checksums)."""
     if app.builder is None or app.builder.format != "html":
@@ -137,16 +112,8 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     pages = [d for d in widget_pages(env) if d in env.all_docs]
     if not pages:
         return
-    modules = node_modules(app)
-    missing = [src for src, _ in assets(modules) if not src.is_file()]
-    if missing:
-        raise ExtensionError(
-            f"bookkit.widgets: {env.doc2path(pages[0], False)} shows ipywidgets, whose JavaScript the book "
-            f"serves itself, but {missing[0]} is missing. Run `npm ci` in the repository root (next to "
-            "package.json) and build again; set sphinx.config.bookkit_widgets_node_modules if node_modules "
-            "lives elsewhere.")
-    target = Path(app.outdir) / "_static" / SITE_DIR
-    written = sum(copy_if_changed(src, target / name) for src, name in assets(modules))
+    written = install(assets(node_modules(app)), Path(app.outdir) / "_static" / SITE_DIR,
+                      f"bookkit.widgets: {env.doc2path(pages[0], False)} shows ipywidgets")
     if written:
         logger.info(f"bookkit.widgets: copied {written} file(s) to _static/{SITE_DIR}/ "
                     f"for {len(pages)} widget page(s)")
@@ -176,7 +143,7 @@ def point_bundle_at_assets(app: Sphinx, pagename: str, templatename: str, contex
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("myst_nb")
-    register(app, WidgetsSettings)
+    register_settings(app)
     app.connect("config-inited", configure_scripts, priority=600)
     app.connect("env-updated", install_assets)
     app.connect("html-page-context", point_bundle_at_assets)

@@ -49,7 +49,7 @@ def make_book(root: Path, node_modules: Path) -> Path:
         sphinx:
           extra_extensions: [bookkit.widgets]
           config:
-            bookkit_widgets_node_modules: {node_modules}
+            bookkit_node_modules: {node_modules}
             html_theme_options:
               repository_provider: github
         """))

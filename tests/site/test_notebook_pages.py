@@ -87,3 +87,20 @@ def test_execution_status_lists_every_notebook_page(site, pages):
     statuses = re.findall(r'bookkit-status-([\w-]+)', table.group(0))
     assert len(statuses) == len(pages) and set(statuses) <= {"ok", "cached", "failed", "not-executed"}
     assert "failed" not in statuses, "a notebook failed to execute"
+
+
+def test_no_page_loads_scripts_from_a_cdn(site):
+    offenders = {}
+    for path in sorted(site.rglob("*.html")):
+        remote = [t for t in script_tags(path.read_text(encoding="utf-8")) if re.search(r'\bsrc="(https?:)?//', t)]
+        if remote:
+            offenders[path.relative_to(site).as_posix()] = remote[0]
+    assert not offenders, f"{len(offenders)} page(s) load scripts from the network, e.g. {next(iter(offenders.items()))}"
+
+
+def test_math_pages_load_mathjax_from_the_site(site):
+    with_math = [p for p in site.rglob("*.html") if "tex-mml-chtml.js" in p.read_text(encoding="utf-8")]
+    if not with_math:
+        pytest.skip("no page has math")
+    assert (site / "_static" / "_mathjax" / "tex-mml-chtml.js").is_file()
+    assert (site / "_static" / "_mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
