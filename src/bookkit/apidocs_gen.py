@@ -32,7 +32,7 @@ from autodoc2.utils import ItemData
 from bookkit.docstrings import convert_roles
 
 #: Bump when the generated pages change shape, so cached pages are rewritten.
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"
 
 
 def is_private(module: str) -> bool:
@@ -225,12 +225,24 @@ class BookRenderer(MystRenderer):
         return out
 
 
+_FOLDED_VALUE = re.compile(r"^(?P<indent>[ \t]*):value: >\n[ \t]+(?P<value>.*)$", re.M)
+
+
+def _one_line_value(m: re.Match) -> str:
+    # autodoc2 writes ":value: >" and the value on the next line (a YAML folded block);
+    # MyST 3 does not read option blocks that way, so the value would land in the body
+    # as text (and "{{ }}" in a Jinja template would be taken for a substitution).
+    value = m.group("value").replace("\\", "\\\\").replace('"', '\\"')
+    return f'{m.group("indent")}:value: "{value}"'
+
+
 def render_pages(db: InMemoryDb, config: Config, tree: dict[str, list[str]]) -> dict[str, str]:
     """``{full_name: MyST text}`` of every page in ``tree``."""
     renderer = BookRenderer(db, config)
     # refcheck: false -- the names on these pages come from the source itself
     head = "---\nrefcheck: false\n---\n\n"
-    return {name: head + "\n".join(renderer.render_item(name)) + "\n" for name in tree}
+    return {name: head + _FOLDED_VALUE.sub(_one_line_value, "\n".join(renderer.render_item(name))) + "\n"
+            for name in tree}
 
 
 def write_pages(folder: Path, pages: dict[str, str]) -> list[str]:

@@ -8,6 +8,7 @@ documented only when ``FAKE_RL_SRC`` is set, as NeMo RL is with ``NEMO_RL_SRC``.
 
 from __future__ import annotations
 
+import html as html_lib
 import os
 import re
 import subprocess
@@ -83,6 +84,9 @@ LAB = {
 
             def _hidden_method(self):
                 """Private: not documented."""
+
+        TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+        """A chat template: its braces must not be read as MyST substitutions."""
 
         def _private_helper():
             """Private: not documented."""
@@ -165,6 +169,10 @@ def html(out: Path, docname: str) -> str:
     return (out / "_build" / "html" / f"{docname}.html").read_text("utf-8")
 
 
+def html_text(fragment: str) -> str:
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
 def log(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
@@ -226,6 +234,9 @@ def test_build_without_fake_rl_is_clean_and_documents_the_package(tmp_path: Path
     # private names are not documented
     assert "<strong>value</strong> – What the box holds." in core
     assert "<em>int</em> – The next number." in core
+    # constant values are shown in the signature, not spilled into the body
+    signature = re.search(r'<dt[^>]*id="fakelab.core.TEMPLATE">(.*?)</dt>', core, re.S).group(1)
+    assert html_text(signature) == "fakelab.core.TEMPLATE = \"{% for m in messages %}{{ m['content'] }}{% endfor %}\"#"
     assert "_private_helper" not in core and "_hidden_method" not in core
     assert not (api / "fakelab._internal.md").exists()
     # the NeMo RL stand-in is not documented: its names render as code, its page says how to add it
