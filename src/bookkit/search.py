@@ -9,6 +9,10 @@ What it does:
   title, its breadcrumb (``data-pagefind-meta``) and its facets from front matter
   (``data-pagefind-filter``): ``section`` (the toc part), ``persona``,
   ``difficulty``, ``type`` (content type) and ``modality``.
+* **Finds identifiers whole and in parts.** After every identifier in a code span
+  (``grpo.max_num_steps``, ``ClippedPGLossFn``, ``run_grpo.py``) a ``display:none``
+  span holds its words (``grpo max num steps``); the search box splits identifiers in
+  a query the same way, so the whole name and any of its parts match.
 * **Ranks definitions first.** The first cell of a table row that holds only a code
   span (configuration keys), API signatures and definition-list terms get
   ``data-pagefind-weight`` ``search_definition_weight``, so ``grpo.max_num_steps``
@@ -54,7 +58,7 @@ class SearchSettings:
                                         rebuild="html")
     search_api_weight: float = setting(0.4, "Pagefind weight of API page text (1 is normal).", rebuild="html")
     search_definition_weight: float = setting(
-        6.0, "Pagefind weight of defining occurrences: config-key cells, API signatures, glossary terms.",
+        10.0, "Pagefind weight of defining occurrences: config-key cells, API signatures, glossary terms.",
         rebuild="html")
     search_output_subdir: str = setting("pagefind", "Folder of the search index, relative to the HTML output.",
                                         rebuild="html")
@@ -71,12 +75,68 @@ _SIGNATURE = re.compile(r'<dt class="sig sig-object')
 _TERM = re.compile(r'<dt>(?=<code)')
 
 
-def weight_definitions(body: str, weight: float) -> str:
-    """Mark the places that define a name with a higher Pagefind weight."""
+_TABLE = re.compile(r'<table class="[^"]*\bbookkit-config-reference\b.*?</table>', re.S)
+
+
+def weight_definitions(body: str, weight: float, key_weight: float = 4.0) -> str:
+    """Mark the places that define a name with a higher Pagefind weight.
+
+    Those are the key column of ``{config-reference}`` tables, API signatures and
+    definition-list terms that are code. The key column of any other table (a
+    script list, a recipe's overrides) gets ``key_weight``: it names, not defines.
+    """
     w = f'data-pagefind-weight="{weight:g}"'
-    body = _DEFINING_CELL.sub(rf'\1<code {w} class="docutils literal', body)
+    body = _TABLE.sub(lambda m: _DEFINING_CELL.sub(rf'\1<code {w} class="docutils literal', m.group(0)), body)
+    body = _DEFINING_CELL.sub(rf'\1<code data-pagefind-weight="{key_weight:g}" class="docutils literal', body)
     body = _SIGNATURE.sub(f'<dt {w} class="sig sig-object', body)
     return _TERM.sub(f"<dt {w}>", body)
+
+
+_CODE_TOKEN = re.compile(r'(<span class="pre">)([A-Za-z_][\w./-]*\w)(</span>)(?=</code>)')
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def identifier_words(token: str) -> str:
+    """The words of an identifier, the form the index and the search box share.
+
+    ``grpo.max_num_steps`` -> ``grpo max num steps``; ``ClippedPGLossFn`` -> ``Clipped PG Loss Fn``;
+    ``examples/run_grpo.py`` -> ``run grpo py``. A plain word gives ``""``.
+    (``bookkit-search.js`` splits identifiers in a query the same way.)
+    """
+    if not re.search(r"[._/-]|[a-z][A-Z]", token):
+        return ""
+    token = token.rstrip("/").rsplit("/", 1)[-1]
+    return " ".join(w for p in re.split(r"[._-]+", token) for w in _CAMEL.split(p) if w)
+
+
+_SUFFIXES = frozenset({"py", "yaml", "yml", "json", "sh", "md", "ipynb", "toml"})
+
+
+def identifier_keys(token: str) -> list[str]:
+    """Search keys of an identifier: the name and each dotted tail, lower-case letters and digits only.
+
+    ``grpo.max_num_steps`` -> ``grpomaxnumsteps``, ``maxnumsteps``; ``examples/run_grpo.py`` ->
+    ``rungrpopy``, ``rungrpo``. A key is one word to Pagefind, so a query for the whole name
+    (which ``bookkit-search.js`` turns into its key) matches that name exactly, wherever it sits.
+    """
+    if not re.search(r"[._/-]|[a-z][A-Z]", token):
+        return []
+    parts = token.rstrip("/").rsplit("/", 1)[-1].split(".")
+    tails = [".".join(parts[i:]) for i in range(len(parts)) if parts[i:] and parts[i] not in _SUFFIXES]
+    if len(parts) > 1 and parts[-1] in _SUFFIXES:
+        tails.append(".".join(parts[:-1]))
+    keys = (re.sub(r"[^0-9a-z]", "", t.lower()) for t in tails)
+    return list(dict.fromkeys(k for k in keys if len(k) > 2))
+
+
+def add_identifier_forms(body: str) -> str:
+    """After each identifier in a code span, hidden text with its words and keys (indexed, never shown)."""
+    def alt(m: re.Match) -> str:
+        token = html.unescape(m.group(2))
+        forms = " ".join(filter(None, [identifier_words(token), *identifier_keys(token)]))
+        extra = f'<span class="bk-search-alt"> {html.escape(forms, quote=False)} </span>' if forms else ""
+        return m.group(1) + m.group(2) + m.group(3) + extra
+    return _CODE_TOKEN.sub(alt, body)
 
 
 def _hidden(attr: str, value: str) -> str:
@@ -90,7 +150,7 @@ def page_markup(body: str, *, title: str, breadcrumb: str, filters: list[tuple[s
     if breadcrumb:
         parts.append(_hidden('data-pagefind-meta="breadcrumb"', breadcrumb))
     parts += [_hidden(f'data-pagefind-filter="{name}"', value) for name, value in filters if value]
-    content = weight_definitions(body, definition_weight)
+    content = weight_definitions(add_identifier_forms(body), definition_weight)
     if weight is not None:
         content = f'<div data-pagefind-weight="{weight:g}">{content}</div>'
     parts += [content, "</div>"]

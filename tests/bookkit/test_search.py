@@ -44,15 +44,19 @@ def test_api_pages_get_a_lower_weight():
 
 
 def test_defining_occurrences_are_weighted():
-    row = ('<tr class="row-odd"><td><p><code class="docutils literal notranslate"><span class="pre">'
+    row = ('<table class="bookkit-config-reference table"><tr class="row-odd"><td><p><code class="docutils literal notranslate"><span class="pre">'
            'grpo.max_num_steps</span></code></p></td>')
+    row += "</table>"
+    other = row.replace("bookkit-config-reference ", "")  # an overrides table only uses the names
     sig = '<dt class="sig sig-object py" id="x">'
     term = "<dt><code>loss_fn</code></dt>"
-    out = weight_definitions(row + sig + term + "<p><code class=\"docutils literal\">other</code></p>", 6)
+    out = weight_definitions(row + other + sig + term + "<p><code class=\"docutils literal\">other</code></p>", 6)
     assert '<td><p><code data-pagefind-weight="6" class="docutils literal' in out
     assert '<dt data-pagefind-weight="6" class="sig sig-object py"' in out
     assert '<dt data-pagefind-weight="6"><code>loss_fn' in out
-    assert out.count("data-pagefind-weight") == 3  # code in running text keeps the normal weight
+    assert out.count('data-pagefind-weight="6"') == 3
+    assert out.count('data-pagefind-weight="4"') == 1  # the other table's key column
+    assert out.count("data-pagefind-weight") == 4  # code in running text keeps the normal weight
 
 
 def test_facets_come_from_front_matter_and_part():
@@ -135,3 +139,18 @@ def test_build_writes_pagefind_index_and_marks_pages(search_book):
     body = guide[guide.index("data-pagefind-body"):]
     assert 'class="bd-sidebar-primary' not in body.split("</article>")[0]
     assert "data-pagefind-body" not in (html / "genindex.html").read_text(encoding="utf-8")
+
+
+def test_identifier_keys_and_words():
+    from bookkit.search import add_identifier_forms, identifier_keys, identifier_words
+    assert identifier_keys("grpo.max_num_steps") == ["grpomaxnumsteps", "maxnumsteps"]
+    assert identifier_keys("examples/run_grpo.py") == ["rungrpopy", "rungrpo"]
+    assert identifier_keys("ClippedPGLossFn") == ["clippedpglossfn"]
+    assert identifier_keys("grpo") == [] and identifier_words("grpo") == ""
+    assert identifier_words("ClippedPGLossFn") == "Clipped PG Loss Fn"
+    assert identifier_words("grpo.num_generations_per_prompt") == "grpo num generations per prompt"
+    html = '<code class="docutils literal notranslate"><span class="pre">grpo.max_num_steps</span></code> and <code>x</code>'
+    out = add_identifier_forms(html)
+    assert ('<span class="pre">grpo.max_num_steps</span><span class="bk-search-alt"> grpo max num steps '
+            'grpomaxnumsteps maxnumsteps </span></code>') in out
+    assert out.endswith("and <code>x</code>")

@@ -8,6 +8,12 @@
   const BUNDLE = (window.BOOKKIT_SEARCH && window.BOOKKIT_SEARCH.bundle) || "pagefind/";
   const FACETS = [["section", "Section"], ["type", "Content type"], ["difficulty", "Difficulty"],
     ["persona", "Persona"], ["modality", "Modality"]];
+  // An identifier in a query becomes its search key, as bookkit.search.identifier_keys writes
+  // keys into the index: grpo.max_num_steps -> grpomaxnumsteps, examples/run_grpo.py -> rungrpopy.
+  const IDENT = /[._/]|[a-z][A-Z].*[a-z][A-Z]|[a-z][A-Z]{2}/;
+  const key = (token) => IDENT.test(token)
+    ? token.replace(/\/+$/, "").split("/").pop().toLowerCase().replace(/[^0-9a-z]/g, "") : token;
+  const prepare = (query) => query.trim().split(/\s+/).map(key).join(" ");
   const LABEL = (v) => v.replace(/-focused$/, "").replace(/-/g, " ");
   let pagefind = null, dialog = null, input, list, status, facetsBox, timer = null, seq = 0;
   const chosen = {};
@@ -80,22 +86,40 @@
     return top;
   }
 
-  async function run() {
+  // Where a match sits (weights from bookkit.search and Pagefind's heading weights):
+  // 3 = a definition (config-reference key, API signature), 2 = a heading, 1 = a table's key column.
+  const rank = (d) => {
+    const top = Math.max(0, ...(d.weighted_locations || []).map((l) => l.weight || 0));
+    return top >= 9.5 ? 3 : top >= 4.5 ? 2 : top >= 3.5 ? 1 : 0;
+  };
+
+  // Results for a query, best first: Pagefind's order, except that for an identifier the pages
+  // that define it, then the pages with it in a heading, come first.
+  async function find(query, filters, n) {
     const pf = await engine();
+    const prepared = query ? prepare(query) : null;
+    let search = await pf.search(prepared, { filters });
+    if (query && !search.results.length && prepared !== query) search = await pf.search(query, { filters });
+    const ident = query && prepared !== query.trim();
+    const data = await Promise.all(search.results.slice(0, ident ? Math.max(n, 20) : n).map((r) => r.data()));
+    if (ident) data.forEach((d, i) => { d.bkOrder = i; d.bkRank = rank(d); });
+    if (ident) data.sort((a, b) => b.bkRank - a.bkRank || a.bkOrder - b.bkOrder);
+    return { search, data: data.slice(0, n) };
+  }
+
+  async function run() {
     const mine = ++seq;
     const query = input.value.trim();
     const filters = {};
     for (const [k, v] of Object.entries(chosen)) if (v.length) filters[k] = { any: v };
     if (!query && !Object.keys(filters).length) { list.replaceChildren(); status.textContent = ""; return; }
-    const search = await pf.search(query || null, { filters });
+    const { search, data } = await find(query, filters, 12);
     if (mine !== seq) return;
     for (const span of facetsBox.querySelectorAll(".bk-search__count")) {
       const facet = span.closest("fieldset").dataset.facet;
       const n = (search.filters[facet] || {})[span.dataset.value];
       span.textContent = ` (${n || 0})`;
     }
-    const data = await Promise.all(search.results.slice(0, 12).map((r) => r.data()));
-    if (mine !== seq) return;
     status.textContent = search.results.length ? `${search.results.length} pages match` : "No pages match.";
     list.replaceChildren(...data.map((d) => {
       const top = best(d.sub_results);
@@ -141,5 +165,5 @@
       open();
     }
   }, true);
-  window.BookkitSearch = { open, engine };
+  window.BookkitSearch = { open, engine, prepare, find };
 })();
