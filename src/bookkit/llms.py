@@ -18,6 +18,7 @@ and gated-out blocks never reach the doctree. Files are written on
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,19 +46,22 @@ def _enabled(app: Sphinx) -> bool:
     return app.builder.name in ("html", "dirhtml") and read(app.config, LlmsSettings).llms_enabled
 
 
-def _url_for(app: Sphinx, docname: str, from_root: bool):
-    def url_for(link: pagetext.Link) -> str:
-        target = link.target + ".md" if link.target in app.env.found_docs else link.target
-        if not from_root:
-            target = posixpath.relpath(target, posixpath.dirname(docname) or ".")
-        return target + (f"#{link.anchor}" if link.anchor else "")
-    return url_for
+_LINK = re.compile("\x00([^\x01]*)\x01")
 
 
 def markdown_pair(app: Sphinx, doctree: nodes.document, docname: str) -> tuple[str, str]:
-    """The page's Markdown with links relative to the page, and relative to the site root."""
-    return (pagetext.to_markdown(doctree, docname, _url_for(app, docname, False)),
-            pagetext.to_markdown(doctree, docname, _url_for(app, docname, True)))
+    """The page's Markdown with links relative to the page, and relative to the site root.
+
+    Rendered once: internal links carry a placeholder that is then filled in both ways.
+    """
+    def url_for(link: pagetext.Link) -> str:
+        target = link.target + ".md" if link.target in app.env.found_docs else link.target
+        return f"\x00{target}\x01" + (f"#{link.anchor}" if link.anchor else "")
+
+    markdown = pagetext.to_markdown(doctree, docname, url_for)
+    folder = posixpath.dirname(docname) or "."
+    return (_LINK.sub(lambda m: posixpath.relpath(m.group(1), folder), markdown),
+            _LINK.sub(lambda m: m.group(1), markdown))
 
 
 def collect(app: Sphinx, doctree: nodes.document, docname: str) -> None:

@@ -421,12 +421,16 @@ class _Markdown:
                     body = "\n\n".join(self.blocks(definition, level))
                     yield ": " + body.replace("\n", "\n  ")
         elif isinstance(node, nodes.field_list):
-            lines = []
+            items = []
             for field in node.children:
                 name, body = field.children[0], field.children[1]
-                text = " ".join("\n\n".join(self.blocks(body, level)).split())
-                lines.append(f"- **{self.para(name)}**: {text}")
-            yield "\n".join(lines)
+                parts = [b for b in self.blocks(body, level) if b]
+                head = f"- **{self.para(name)}**:"
+                if parts and "\n" not in parts[0]:
+                    head, parts = f"{head} {parts[0]}", parts[1:]
+                rest = "\n".join(("  " + line if line else "") for line in "\n\n".join(parts).splitlines())
+                items.append(f"{head}\n\n{rest}" if rest else head)
+            yield "\n".join(items)
         elif isinstance(node, (nodes.Admonition, nodes.block_quote, nodes.topic, nodes.sidebar)):
             label = _ADMONITION_TITLES.get(type(node).__name__, "")
             parts = list(self.blocks(node, level))

@@ -166,3 +166,10 @@ def test_markdown_keeps_spaces_outside_emphasis():
     doc = nodes.document(None, None)
     doc += para
     assert pagetext.to_markdown(doc) == "**Total time:** about 1 h.\n"
+
+
+def test_markdown_field_lists_keep_code_blocks():
+    from docutils.core import publish_doctree
+    doc = publish_doctree("Intro.\n\n:Examples: first\n\n   ::\n\n      >>> x = 1\n\n   more\n:Returns: a value\n")
+    assert pagetext.to_markdown(doc) == ("Intro.\n\n- **Examples**: first\n\n  ```\n  >>> x = 1\n  ```\n\n"
+                                         "  more\n- **Returns**: a value\n")
