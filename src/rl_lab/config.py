@@ -616,7 +616,11 @@ class _Builder:
         self.sources = sources
 
     def where(self, path: str) -> str:
-        return self.sources.get(path, "default")
+        if path in self.sources:
+            return self.sources[path]
+        # An unknown section created by an override (``policy.dtensor_cfg.x=1``): name that override.
+        below = [source for key, source in self.sources.items() if key.startswith(path + ".")]
+        return below[-1] if below else "default"
 
     def build(self, cls: type, data: Any, prefix: str) -> Any:
         if not isinstance(data, dict):
