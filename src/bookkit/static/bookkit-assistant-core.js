@@ -77,11 +77,13 @@
     return hits.slice(0, k);
   }
 
-  /** The offline answer: up to `k` best passages from different sections, or none under the threshold. */
+  /** The offline answer: the best passage of up to `k` pages, or none under the threshold. */
   function answer(index, question, k = 3) {
     const hits = search(index, question, 12);
     if (!hits.length || hits[0].coverage < THRESHOLD) return { ok: false, passages: [] };
-    const top = hits.filter((h) => h.coverage >= THRESHOLD && h.score >= hits[0].score * 0.35);
+    const seen = new Set();
+    const top = hits.filter((h) => h.coverage >= THRESHOLD && h.score >= hits[0].score * 0.35)
+      .filter((h) => !seen.has(h.passage.u) && seen.add(h.passage.u));  // one passage per page
     return { ok: true, passages: top.slice(0, k) };
   }
 
