@@ -58,7 +58,11 @@ def markdown_pair(app: Sphinx, doctree: nodes.document, docname: str) -> tuple[s
         target = link.target + ".md" if link.target in app.env.found_docs else link.target
         return f"\x00{target}\x01" + (f"#{link.anchor}" if link.anchor else "")
 
-    markdown = pagetext.to_markdown(doctree, docname, url_for)
+    def image_url(uri: str) -> str:  # where the HTML builder publishes the image
+        known = app.env.images.get(uri)
+        return f"\x00_images/{known[1]}\x01" if known else uri
+
+    markdown = pagetext.to_markdown(doctree, docname, url_for, image_url)
     folder = posixpath.dirname(docname) or "."
     return (_LINK.sub(lambda m: posixpath.relpath(m.group(1), folder), markdown),
             _LINK.sub(lambda m: m.group(1), markdown))

@@ -34,13 +34,15 @@ API
 
     ``docname`` is the page's document name; it resolves relative link targets.
 
-``to_markdown(doctree, docname="", url_for=None) -> str``
+``to_markdown(doctree, docname="", url_for=None, image_url=None) -> str``
     The page as clean CommonMark/GFM: ATX headings, prose with emphasis, inline
     code and links, bullet and numbered lists, fenced code with its language,
     GFM tables, admonitions as block quotes, math as ``$...$``, notebook text
     outputs as ``text`` fences and API signatures as code. No raw HTML and no
     reST/MyST directive syntax survives. ``url_for(link)`` rewrites internal
-    links (default: the link as written in the page, relative to the page).
+    links (default: the link as written in the page, relative to the page);
+    ``image_url(uri)`` rewrites image sources (default: the URI in the doctree,
+    relative to the source folder).
 
 ``link_of(node, docname) -> Link | None``, ``plain_text(node)`` and
 ``signature_text(desc_signature)`` are the
@@ -317,9 +319,11 @@ def _fence(code: str, language: str = "") -> str:
 
 
 class _Markdown:
-    def __init__(self, docname: str, url_for: Callable[[Link], str] | None):
+    def __init__(self, docname: str, url_for: Callable[[Link], str] | None,
+                 image_url: Callable[[str], str] | None = None):
         self.docname = docname
         self.url_for = url_for
+        self.image_url = image_url
 
     # inline ----------------------------------------------------------------
     def inline(self, node: nodes.Node) -> str:
@@ -335,7 +339,10 @@ class _Markdown:
         if isinstance(node, nodes.math):
             return f"${node.astext()}$"
         if isinstance(node, nodes.image):
-            return f"![{_escape(node.get('alt', ''))}]({node.get('uri', '')})"
+            uri = node.get("uri", "")
+            if self.image_url is not None and not _EXTERNAL.match(uri):
+                uri = self.image_url(uri)
+            return f"![{_escape(node.get('alt', ''))}]({uri})"
         raw = "".join(self.inline(child) for child in node.children) if isinstance(node, nodes.Element) else ""
         inner = raw.strip()
         lead, trail = raw[: len(raw) - len(raw.lstrip())], raw[len(raw.rstrip()):]
@@ -502,10 +509,10 @@ class _Markdown:
         yield "\n".join(out)
 
 
-def to_markdown(doctree: nodes.document, docname: str = "",
-                url_for: Callable[[Link], str] | None = None) -> str:
+def to_markdown(doctree: nodes.document, docname: str = "", url_for: Callable[[Link], str] | None = None,
+                image_url: Callable[[str], str] | None = None) -> str:
     """The page as clean Markdown (see the module docstring)."""
-    md = _Markdown(docname, url_for)
+    md = _Markdown(docname, url_for, image_url)
     parts = [b for b in md.blocks(doctree, 0) if b and b.strip()]
     text = "\n\n".join(parts) + "\n"
     return re.sub(r"\n{3,}", "\n\n", text)

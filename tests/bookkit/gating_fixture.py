@@ -19,6 +19,7 @@ MARKERS = {
     "QXTOCENTRYQX": "page gated by bookkit_gating_toc",
     "QXTOCCHILDQX": "toc child of a page gated by bookkit_gating_toc",
     "QXPARTQX": "page in a part gated by caption",
+    "QXCAPTIONQX": "caption of a part gated by caption",
     "QXURLQX": "url toc entry gated by bookkit_gating_toc",
     "QXEABLOCKQX": "{only-audience} block (ea or internal)",
     "QXINTBLOCKQX": "{only-audience} block nested in a note (internal)",
@@ -73,7 +74,7 @@ sphinx:
       use_download_button: true
     bookkit_gating_toc:
       extras/toc-gated: internal
-      "caption:Secret Part": internal
+      "caption:Secret QXCAPTIONQX Part": internal
       "https://example.com/QXURLQX": "not ga"
 parse:
   myst_enable_extensions: [colon_fence]
@@ -107,7 +108,7 @@ parts:
               - file: extras/toc-child
           - url: https://example.com/QXURLQX
             title: Link QXURLQX
-  - caption: Secret Part
+  - caption: Secret QXCAPTIONQX Part
     chapters:
       - file: secret/tools
 """
@@ -181,7 +182,8 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
         "extras/index.md": page("Extras", "```{section-cards}\n```", ctype="landing"),
         "extras/more.md": page("More", "Links to [the open page](../public/open.md) and [the notebook]"
                                "(../public/nb.ipynb).\n\n```{py:function} train(steps: int) -> float\n\n"
-                               "Train for a while.\n```\n\n| Key | Value |\n|---|---|\n| a | 1 |\n"),
+                               "Train for a while.\n```\n\n| Key | Value |\n|---|---|\n| a | 1 |\n\n![A picture](pic.svg)\n"),
+        "extras/pic.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\n',
         "extras/toc-gated.md": page("Toc Gated QXTOCENTRYQX", "Body QXTOCENTRYQX.\n\n```{section-cards}\n```"),
         "extras/toc-child.md": page("Toc Child QXTOCCHILDQX", "Body QXTOCCHILDQX."),
         "secret/tools.md": page("Secret QXPARTQX", "Body QXPARTQX."),

@@ -106,7 +106,7 @@ def test_llms_txt_lists_every_visible_page_once(audience, tmp_path_factory):
     assert sorted(links) == sorted(VISIBLE_DOCS[audience]) and len(links) == len(set(links))
     groups = re.findall(r"^## (.+)$", text, re.M)
     expected = ["Home", "Public", "Extras"] if audience == "ga" else ["Home", "Public", "Early", "Extras",
-                                                                     "Secret Part"]
+                                                                     "Secret QXCAPTIONQX Part"]
     assert groups == expected
     for docname in HIDDEN_DOCS[audience]:
         assert docname not in text
@@ -128,6 +128,8 @@ def test_llms_full_and_page_markdown_are_clean(audience, tmp_path_factory):
     more = (html / "extras/more.md").read_text(encoding="utf-8")
     assert "[the open page](../public/open.md)" in more and "| Key | Value |\n|---|---|\n| a | 1 |" in more
     assert "[the open page](public/open.md)" in full
+    assert "![A picture](../_images/pic.svg)" in more and (html / "_images/pic.svg").is_file()
+    assert "![A picture](_images/pic.svg)" in full
     assert "```\ntrain(steps: int) -> float\n```" in more
     assert "```text\n2\n```" in (html / "public/nb.md").read_text(encoding="utf-8")
 
