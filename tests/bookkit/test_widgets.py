@@ -1,7 +1,8 @@
 """bookkit.widgets: executed widget state reaches the page and its JavaScript comes from the site.
 
 The slow tests build a tiny Jupyter Book in tmp_path with the documented strict
-command: one widget notebook under notebooks/ and one plain page. They need the
+command: one widget notebook (with math, so MathJax is on the page too) under
+notebooks/ and one plain page. They need the
 npm packages (``npm ci`` at the repository root); without them they skip and say so.
 """
 
@@ -47,7 +48,7 @@ def make_book(root: Path, node_modules: Path) -> Path:
           execute_notebooks: cache
           cache: {root / "_build" / ".jupyter_cache"}
         sphinx:
-          extra_extensions: [bookkit.widgets]
+          extra_extensions: [bookkit.widgets, bookkit.mathjax]
           config:
             bookkit_node_modules: {node_modules}
             html_theme_options:
@@ -57,7 +58,7 @@ def make_book(root: Path, node_modules: Path) -> Path:
                                    "  - file: notebooks/slider\n")
     (root / "index.md").write_text("# Home\n\nA tiny book.\n")
     (root / "plain.md").write_text("# Plain\n\nNo widgets here.\n")
-    write_notebook(root / "notebooks" / "slider.ipynb", "# Slider",
+    write_notebook(root / "notebooks" / "slider.ipynb", "# Slider\n\nThe step size is $\\eta^2$.",
                    "import ipywidgets as w\nw.IntSlider(value=7, description='steps')")
     return root
 
@@ -194,6 +195,7 @@ def test_widget_renders_in_a_browser_with_the_network_blocked(widget_site):
         page.on("requestfailed", lambda r: failed.append(r.url))
         page.goto(page_url)
         page.wait_for_selector(".widget-slider .widget-readout", timeout=20000)
+        page.wait_for_selector("mjx-container mjx-math", timeout=20000)  # MathJax and RequireJS coexist
         readout = page.locator(".widget-slider .widget-readout").first.inner_text()
         browser.close()
     assert readout.strip() == "7"
