@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import os
 import statistics
 import sys
@@ -76,13 +77,22 @@ def hit_rates(ranked: list[dict]) -> tuple[float, float]:
     return top1, top3
 
 
-def query_cost(browser, base_url: str, query: str) -> tuple[int, float]:
-    """Bytes fetched from pagefind/ and seconds to the first result, typing ``query`` into the dialog."""
+def query_cost(browser, base_url: str, query: str) -> tuple[int, float, int]:
+    """Bytes fetched from pagefind/, seconds to the first result and bytes a gzip-serving host sends,
+    typing ``query`` into the dialog of a fresh browser (nothing cached)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(base_url + "index.html", wait_until="load")
-    sizes: list[int] = []
-    page.on("response", lambda r: sizes.append(len(r.body())) if "/pagefind/" in r.url and r.ok else None)
+    sizes: list[tuple[int, int]] = []
+
+    def count(response) -> None:
+        if "/pagefind/" in response.url and response.ok:
+            body = response.body()
+            # Pagefind's index files are gzip-compressed already; its JavaScript is compressed by the host.
+            packed = len(gzip.compress(body, 9)) if response.url.split("?")[0].endswith(".js") else len(body)
+            sizes.append((len(body), packed))
+
+    page.on("response", count)
     start = time.perf_counter()
     page.keyboard.press("Control+k")
     page.fill("#bk-search-input", query)
@@ -90,7 +100,7 @@ def query_cost(browser, base_url: str, query: str) -> tuple[int, float]:
     elapsed = time.perf_counter() - start
     page.wait_for_load_state("networkidle")
     context.close()
-    return sum(sizes), elapsed
+    return sum(s[0] for s in sizes), elapsed, sum(s[1] for s in sizes)
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -141,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| top-3 hit rate | {top3:.0%} ({round(top3 * len(ranked))}/{len(ranked)}) |")
     print(f"| bytes per typical query, first query of a visit (median of {len(costs)}) | "
           f"{statistics.median(per_query):,.0f} |")
+    print(f"| same, as a gzip-serving host sends them | {statistics.median(c[2] for c in costs):,.0f} |")
     print(f"| Sphinx searchindex.js (downloaded whole by search.html) | {sphinx_bytes:,} |")
+    if sphinx_bytes:
+        print(f"| same, gzip-compressed | {len(gzip.compress(index_js.read_bytes(), 9)):,} |")
     print(f"| time to first result (median) | {statistics.median(c[1] for c in costs) * 1000:.0f} ms |")
     return 0
 

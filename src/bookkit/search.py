@@ -10,9 +10,10 @@ What it does:
   (``data-pagefind-filter``): ``section`` (the toc part), ``persona``,
   ``difficulty``, ``type`` (content type) and ``modality``.
 * **Finds identifiers whole and in parts.** After every identifier in a code span
-  (``grpo.max_num_steps``, ``ClippedPGLossFn``, ``run_grpo.py``) a ``display:none``
-  span holds its words (``grpo max num steps``); the search box splits identifiers in
-  a query the same way, so the whole name and any of its parts match.
+  (``grpo.max_num_steps``, ``ClippedPGLossFn``, ``run_grpo.py``) ``display:none``
+  spans hold its keys (``grpomaxnumsteps maxnumsteps``) and its words (``grpo max num
+  steps``); the search box turns an identifier in a query into its key, so the whole
+  name, a dotted tail of it, or its words all match.
 * **Ranks definitions first.** The first cell of a table row that holds only a code
   span (configuration keys), API signatures and definition-list terms get
   ``data-pagefind-weight`` ``search_definition_weight``, so ``grpo.max_num_steps``
@@ -92,7 +93,7 @@ def weight_definitions(body: str, weight: float, key_weight: float = 4.0) -> str
     return _TERM.sub(f"<dt {w}>", body)
 
 
-_CODE_TOKEN = re.compile(r'(<span class="pre">)([A-Za-z_][\w./-]*\w)(</span>)(?=</code>)')
+_CODE_TOKEN = re.compile(r'(<span class="pre">)([A-Za-z_][\w./-]*\w)(</span>)</code>')
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -130,12 +131,14 @@ def identifier_keys(token: str) -> list[str]:
 
 
 def add_identifier_forms(body: str) -> str:
-    """After each identifier in a code span, hidden text with its words and keys (indexed, never shown)."""
+    """Hidden text (indexed, never shown) for each identifier in a code span: its keys inside the
+    code element (so a definition's weight applies to them), its words after it (normal weight)."""
     def alt(m: re.Match) -> str:
         token = html.unescape(m.group(2))
-        forms = " ".join(filter(None, [identifier_words(token), *identifier_keys(token)]))
-        extra = f'<span class="bk-search-alt"> {html.escape(forms, quote=False)} </span>' if forms else ""
-        return m.group(1) + m.group(2) + m.group(3) + extra
+        keys, words = " ".join(identifier_keys(token)), identifier_words(token)
+        inside = f'<span class="bk-search-alt"> {html.escape(keys, quote=False)} </span>' if keys else ""
+        after = f'<span class="bk-search-alt"> {html.escape(words, quote=False)} </span>' if words else ""
+        return m.group(1) + m.group(2) + m.group(3) + inside + "</code>" + after
     return _CODE_TOKEN.sub(alt, body)
 
 

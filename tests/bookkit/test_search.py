@@ -151,6 +151,6 @@ def test_identifier_keys_and_words():
     assert identifier_words("grpo.num_generations_per_prompt") == "grpo num generations per prompt"
     html = '<code class="docutils literal notranslate"><span class="pre">grpo.max_num_steps</span></code> and <code>x</code>'
     out = add_identifier_forms(html)
-    assert ('<span class="pre">grpo.max_num_steps</span><span class="bk-search-alt"> grpo max num steps '
-            'grpomaxnumsteps maxnumsteps </span></code>') in out
+    assert ('<span class="pre">grpo.max_num_steps</span><span class="bk-search-alt"> grpomaxnumsteps maxnumsteps '
+            '</span></code><span class="bk-search-alt"> grpo max num steps </span>') in out
     assert out.endswith("and <code>x</code>")

@@ -10,10 +10,16 @@
     ["persona", "Persona"], ["modality", "Modality"]];
   // An identifier in a query becomes its search key, as bookkit.search.identifier_keys writes
   // keys into the index: grpo.max_num_steps -> grpomaxnumsteps, examples/run_grpo.py -> rungrpopy.
-  const IDENT = /[._/]|[a-z][A-Z].*[a-z][A-Z]|[a-z][A-Z]{2}/;
+  const IDENT = /[._/]|[a-z][A-Z].*[a-z][A-Z]/;
   const key = (token) => IDENT.test(token)
     ? token.replace(/\/+$/, "").split("/").pop().toLowerCase().replace(/[^0-9a-z]/g, "") : token;
-  const prepare = (query) => query.trim().split(/\s+/).map(key).join(" ");
+  // Question words carry no meaning for the index, and each costs a download of its index chunk.
+  const STOP = new Set("a an and are as at be by can do does for from how i in is it of on or the to what when where which with".split(" "));
+  const prepare = (query) => {
+    const words = query.trim().split(/\s+/);
+    const kept = words.filter((w) => !STOP.has(w.toLowerCase()));
+    return (kept.length ? kept : words).map(key).join(" ");
+  };
   const LABEL = (v) => v.replace(/-focused$/, "").replace(/-/g, " ");
   let pagefind = null, dialog = null, input, list, status, facetsBox, timer = null, seq = 0;
   const chosen = {};
@@ -100,7 +106,7 @@
     const prepared = query ? prepare(query) : null;
     let search = await pf.search(prepared, { filters });
     if (query && !search.results.length && prepared !== query) search = await pf.search(query, { filters });
-    const ident = query && prepared !== query.trim();
+    const ident = query && /^\S+$/.test(query.trim()) && IDENT.test(query.trim());  // one identifier
     const data = await Promise.all(search.results.slice(0, ident ? Math.max(n, 20) : n).map((r) => r.data()));
     if (ident) data.forEach((d, i) => { d.bkOrder = i; d.bkRank = rank(d); });
     if (ident) data.sort((a, b) => b.bkRank - a.bkRank || a.bkOrder - b.bkOrder);
