@@ -27,9 +27,9 @@ include the package.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,9 +72,17 @@ class Target:
 def targets(app: Sphinx) -> list[Target]:
     """The configured packages, validated; ``path`` is None when the package is skipped."""
     cfg = read(app.config, ApiDocsSettings)
+    return parse_packages(cfg.apidocs_packages, Path(app.srcdir), cfg.apidocs_output, os.environ)
+
+
+def parse_packages(entries: list, srcdir: Path, output: str, environ: Any) -> list[Target]:
+    """Validate ``bookkit_apidocs_packages``; a ConfigError names the entry, the key and the fix."""
     found = []
-    for i, entry in enumerate(cfg.apidocs_packages):
-        where = f"_config.yml: {KEY}[{i}]"
+    yml = srcdir / "_config.yml"
+    lines = yml.read_text("utf-8").splitlines() if yml.is_file() else []
+    start = next((n for n, line in enumerate(lines, 1) if line.strip().startswith("bookkit_apidocs_packages:")), 0)
+    for i, entry in enumerate(entries):
+        where = f"_config.yml:{start + i + 1 if start else ''}: {KEY}[{i}]".replace(":: ", ": ")
         if not isinstance(entry, dict) or not {"module", "path", "parent"} <= set(entry):
             raise ConfigError(f"{where} = {entry!r} must be a mapping with the keys module, path and parent "
                               "(optional: env, strict); for example {module: rl_lab, path: ../src/rl_lab, "
@@ -83,14 +91,16 @@ def targets(app: Sphinx) -> list[Target]:
         if unknown:
             raise ConfigError(f"{where} has the unknown key(s) {sorted(unknown)}; "
                               "valid keys: module, path, parent, env, strict.")
+        if not isinstance(entry.get("strict", True), bool):
+            raise ConfigError(f"{where}: strict = {entry['strict']!r} must be true or false.")
         env = str(entry.get("env") or "")
-        base = os.environ.get(env, "") if env else app.srcdir
+        base = environ.get(env, "") if env else srcdir
         path = (Path(base) / entry["path"]).resolve() if base else None
         if path is not None and not path.is_dir():
             raise ConfigError(f"{where}: package folder {path} does not exist"
                               + (f" (from ${env}); point {env} at a checkout that contains '{entry['path']}'."
                                  if env else "; fix 'path' (it is relative to the book folder)."))
-        folder = f"{cfg.apidocs_output}/{entry['module']}"
+        folder = f"{output}/{entry['module']}"
         found.append(Target(entry["module"], path, entry["parent"], env, bool(entry.get("strict", True)), folder))
     return found
 
@@ -111,7 +121,7 @@ def exclude_skipped(app: Sphinx, config: Config) -> None:
 def autodoc2_config() -> Autodoc2Config:
     """How the pages render: private, dunder and inherited members are left out."""
     return Autodoc2Config(hidden_objects={"inherited", "private", "dunder"},
-                          docstring_parser_regexes=[(__import__("re").compile(".*"), "bookkit.docstrings")])
+                          docstring_parser_regexes=[(re.compile(".*"), "bookkit.docstrings")])
 
 
 _ANALYSED: dict[str, tuple[list, list]] = {}
@@ -269,11 +279,6 @@ def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
 def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
     mine = env.bookkit_apidocs_summary_docs = getattr(env, "bookkit_apidocs_summary_docs", {})
     mine.update({d: m for d, m in getattr(other, "bookkit_apidocs_summary_docs", {}).items() if d in docnames})
-
-
-def is_generated(app: Sphinx, docname: str) -> bool:
-    """True for a page this extension wrote (for other extensions that skip them)."""
-    return any(fnmatch.fnmatch(docname, t.folder + "/*") for t in getattr(app, "bookkit_apidocs", []))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -296,3 +296,22 @@ def test_docstring_parser_is_found_by_docutils():
     from bookkit.docstrings import Parser
 
     assert get_parser_class("bookkit.docstrings") is Parser
+
+
+def test_bad_package_settings_name_the_entry_and_the_fix(tmp_path: Path):
+    from sphinx.errors import ConfigError
+
+    from bookkit.apidocs import parse_packages
+
+    cases = [
+        ([{"module": "x", "path": "x"}], r"\[0\].*module, path and parent"),
+        ([{"module": "x", "path": "x", "parent": "api/x", "colour": 1}], r"unknown key.*colour"),
+        ([{"module": "x", "path": "nowhere", "parent": "api/x"}], r"nowhere does not exist.*fix 'path'"),
+        ([{"module": "x", "env": "X_SRC", "path": "x", "parent": "api/x"}], r"from \$X_SRC.*point X_SRC"),
+        ([{"module": "x", "path": ".", "parent": "api/x", "strict": "no"}], r"strict = 'no' must be true or false"),
+    ]
+    for entries, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            parse_packages(entries, tmp_path, "api", {"X_SRC": str(tmp_path / "missing")})
+    skipped = parse_packages([{"module": "x", "env": "X_SRC", "path": ".", "parent": "api/x"}], tmp_path, "api", {})
+    assert skipped[0].path is None and skipped[0].folder == "api/x"
