@@ -27,6 +27,7 @@ MARKERS = {
     "QXNBBLOCKQX": "{only-audience} block in a notebook markdown cell",
     "QXNBCELLQX": "notebook cell with metadata only: internal",
     "QXCARDQX": "card of a gated page in {page-cards}",
+    "QXNBPAGEQX": "notebook page gated by its metadata only: internal",
 }
 
 FM = """---
@@ -93,6 +94,7 @@ parts:
           - file: public/internal-page
           - file: public/nb
           - file: public/path
+          - file: public/secret-nb
   - caption: Early
     chapters:
       - file: early/index
@@ -142,15 +144,15 @@ Shown as code.
 """
 
 
-def notebook() -> str:
+def notebook(only: str = "", marker: str = "") -> str:
     meta = {"description": "A notebook page of the gating fixture book.", "categories": ["testing"],
             "tags": ["gating"], "personas": ["mle-focused"], "difficulty": "beginner", "content_type": "tutorial",
-            "modality": "universal",
+            "modality": "universal", **({"only": only} if only else {}),
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"}}
     cells = [
         {"cell_type": "markdown", "id": "c1", "metadata": {},
-         "source": ["# Notebook\n", "\n", "Public text.\n", "\n", "```{only-audience} internal\n",
+         "source": [f"# Notebook {marker}\n", "\n", "Public text.\n", "\n", "```{only-audience} internal\n",
                     "Notebook block QXNBBLOCKQX.\n", "```\n"]},
         {"cell_type": "markdown", "id": "c2", "metadata": {"only": "internal"}, "source": "Cell QXNBCELLQX."},
         {"cell_type": "code", "id": "c3", "metadata": {}, "execution_count": 1, "source": "print(1 + 1)",
@@ -174,6 +176,7 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
         "public/internal-page.md": page("Internal QXINTPAGEQX", "Body QXINTPAGEQX.", only="internal",
                                         desc="Internal page QXCARDQX."),
         "public/nb.ipynb": notebook(),
+        "public/secret-nb.ipynb": notebook("internal", "QXNBPAGEQX"),
         "public/path.md": page("Reading Path", "```{learning-path}\npublic/open\npublic/ea-page\n"
                                "public/internal-page\npublic/nb\n```"),
         "early/index.md": page("Early Folder QXFOLDERINDEXQX", "```{section-cards}\n```", only="ea or internal",
@@ -203,9 +206,9 @@ VISIBLE = {
 }
 #: Document names of the pages each audience may not see.
 HIDDEN_DOCS = {
-    "ga": {"public/ea-page", "public/internal-page", "early/index", "early/child", "extras/toc-gated",
-           "extras/toc-child", "secret/tools"},
-    "ea": {"public/internal-page", "extras/toc-gated", "extras/toc-child", "secret/tools"},
+    "ga": {"public/ea-page", "public/internal-page", "public/secret-nb", "early/index", "early/child",
+           "extras/toc-gated", "extras/toc-child", "secret/tools"},
+    "ea": {"public/internal-page", "public/secret-nb", "extras/toc-gated", "extras/toc-child", "secret/tools"},
     "internal": set(),
 }
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 VISIBLE_DOCS = {
     "ga": ["index", "public/index", "public/open", "public/nb", "public/path", "extras/index", "extras/more"],
     "internal": ["index", "public/index", "public/open", "public/ea-page", "public/internal-page", "public/nb",
-                 "public/path", "early/index", "early/child", "extras/index", "extras/more", "extras/toc-gated",
+                 "public/path", "public/secret-nb", "early/index", "early/child", "extras/index", "extras/more", "extras/toc-gated",
                  "extras/toc-child", "secret/tools"],
 }
 HTML_TAG = re.compile(r"<(/?[A-Za-z][A-Za-z0-9-]*)(\s[^<>]*)?/?>")
