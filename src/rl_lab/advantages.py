@@ -7,8 +7,8 @@ NeMo RL counterpart: ``nemo_rl.algorithms.advantage_estimator.GRPOAdvantageEstim
 (with ``grpo.normalize_rewards`` and ``grpo.use_leave_one_out_baseline``).
 
 Examples:
-    >>> grpo_advantages(torch.tensor([1.0, 0.0, 1.0, 1.0]), group_size=2, normalize_rewards=False)
-    tensor([0.5000, -0.5000, 0.0000, 0.0000])
+    >>> grpo_advantages(torch.tensor([1.0, 0.0, 1.0, 1.0]), group_size=2, normalize_rewards=False).tolist()
+    [0.5, -0.5, 0.0, 0.0]
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import torch
 
@@ -56,12 +56,13 @@ class EnvironmentReturn(NamedTuple):
     answers: list[str | None] | None
 
 
+@runtime_checkable
 class Environment(Protocol):
     """The environment contract (``nemo_rl.environments.interfaces.EnvironmentInterface``).
 
     Examples:
         >>> isinstance(MathEnvironment(), Environment)
-        False
+        True
     """
 
     def step(self, message_log_batch: Sequence[MessageLog], metadata: Sequence[Any]) -> EnvironmentReturn:

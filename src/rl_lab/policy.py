@@ -48,7 +48,7 @@ class Policy:
     """
 
     model: torch.nn.Module
-    tokenizer: CharTokenizer
+    tokenizer: CharTokenizer  # or rl_lab.tokenizer.HFTokenizer (same interface)
     optimizer: torch.optim.Optimizer
     device: str
 
@@ -112,6 +112,13 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
     """
     prof = get_profile(profile)
     device = prof.device if (prof.device != "cuda" or torch.cuda.is_available()) else "cpu"
+    if recipe.policy.model_name != "rl_lab/tiny":
+        # full profile with a Hugging Face model id (needs internet; documented, untested)
+        from rl_lab.models import load_pretrained
+        from rl_lab.tokenizer import HFTokenizer
+
+        hf_model = model or load_pretrained(recipe.policy.model_name, recipe.policy.precision, device)
+        return Policy(hf_model, HFTokenizer(recipe.policy.model_name), make_optimizer(hf_model, recipe.policy.optimizer), device)
     tokenizer = CharTokenizer()
     if model is None and recipe.rl_lab.init_checkpoint:
         from rl_lab.model_cache import get_checkpoint

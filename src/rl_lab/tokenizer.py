@@ -47,8 +47,8 @@ class CharTokenizer:
 
     Examples:
         >>> tok = CharTokenizer()
-        >>> tok.encode("<|user|>7")
-        [3, 7]
+        >>> tok.encode("<|user|>7")  # 6 special tokens, then "0123456789..."
+        [3, 13]
         >>> tok.vocab_size > 80
         True
     """
@@ -203,3 +203,88 @@ class CharTokenizer:
         """
         text = "".join(self.render_message(m, add_generation_prompt) for m in messages)
         return self.encode(text) if tokenize else text
+
+
+class HFTokenizer(CharTokenizer):
+    """Adapter giving a Hugging Face tokenizer the :class:`CharTokenizer` interface.
+
+    Only for the ``full`` profile with ``policy.model_name`` set to a Hub model
+    id (needs internet; documented, not tested). Messages keep rl_lab's textual
+    template (the ``<|user|>`` markers become ordinary text), and the model's own
+    EOS token ends assistant turns.
+
+    Args:
+        name: Hugging Face model or tokenizer id.
+
+    Examples:
+        >>> issubclass(HFTokenizer, CharTokenizer)
+        True
+    """
+
+    def __init__(self, name: str) -> None:
+        """Loads the Hugging Face tokenizer ``name``.
+
+        Args:
+            name: Model or tokenizer id.
+
+        Examples:
+            >>> callable(HFTokenizer)
+            True
+        """
+        from transformers import AutoTokenizer
+
+        self.hf = AutoTokenizer.from_pretrained(name)
+        self.eos_token_id = int(self.hf.eos_token_id)
+        self.pad_token_id = int(self.hf.pad_token_id if self.hf.pad_token_id is not None else self.hf.eos_token_id)
+        self.bos_token_id = int(self.hf.bos_token_id if self.hf.bos_token_id is not None else self.eos_token_id)
+        self.vocab = []
+
+    @property
+    def vocab_size(self) -> int:
+        """Vocabulary size of the wrapped tokenizer.
+
+        Returns:
+            Number of token ids.
+
+        Examples:
+            >>> HFTokenizer.vocab_size.__doc__ is not None
+            True
+        """
+        return len(self.hf)
+
+    def encode(self, text: str) -> list[int]:
+        """Encodes text; rl_lab's ``<|eos|>`` marker maps to the model's EOS id.
+
+        Args:
+            text: Text to encode.
+
+        Returns:
+            Token ids (no special tokens added).
+
+        Examples:
+            >>> HFTokenizer.encode.__name__
+            'encode'
+        """
+        parts = text.split(EOS)
+        ids: list[int] = []
+        for i, part in enumerate(parts):
+            ids += self.hf.encode(part, add_special_tokens=False) if part else []
+            if i < len(parts) - 1:
+                ids.append(self.eos_token_id)
+        return ids
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
+        """Decodes token ids.
+
+        Args:
+            ids: Token ids.
+            skip_special_tokens: Drop special tokens.
+
+        Returns:
+            The text.
+
+        Examples:
+            >>> HFTokenizer.decode.__name__
+            'decode'
+        """
+        return self.hf.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)

@@ -5,7 +5,9 @@ Overrides use NeMo RL's dotted syntax, for example::
     python -m rl_lab.train grpo_math grpo.max_num_steps=5 loss_fn.ratio_clip_c=3
 
 Examples:
-    >>> main(["--list"])
+    >>> main(["--list"])  # doctest: +ELLIPSIS
+    dpo_addition
+    ...
     0
 """
 

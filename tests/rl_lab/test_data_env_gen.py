@@ -116,3 +116,11 @@ def test_word_problems_and_arithmetic_tasks() -> None:
         assert len(train) == 30 and len(val) == 10
         for d in train[:5]:
             TOK.apply_chat_template(d["messages"], tokenize=True)  # every character is in the vocabulary
+
+
+def test_evaluate_recipe_pass_at_k_keys() -> None:
+    from rl_lab.evaluation import evaluate_recipe
+
+    model = build_model(ModelSizeConfig(hidden_size=32, num_layers=1, intermediate_size=64), TOK.vocab_size, seed=0)
+    out = evaluate_recipe("eval_addition", overrides=["rl_lab.task.val_size=8"], model=model, profile="smoke")
+    assert set(out) == {"accuracy", "pass@2"} and 0 <= out["accuracy"] <= out["pass@2"] <= 1
