@@ -3,7 +3,8 @@
 One file per idea: ``config`` (recipes with NeMo RL key names), ``data``,
 ``environments``, ``losses``, ``advantages``, ``generation``, ``sft``, ``dpo``,
 ``grpo``, ``evaluation``, ``logger``, ``checkpoint``, ``model_cache``,
-``profiles`` and ``widgets`` (ipywidgets demos, imported lazily).
+``profiles``, ``outcomes`` (``record_outcomes`` for notebooks) and ``widgets``
+(ipywidgets demos, imported lazily).
 
 Examples:
     >>> import rl_lab
@@ -13,6 +14,7 @@ Examples:
 """
 
 from rl_lab.config import ConfigError, list_recipes, load_recipe, nemo_rl_keys
+from rl_lab.outcomes import record_outcomes
 from rl_lab.profiles import configure_threads, describe_run
 
 __all__ = [
@@ -22,5 +24,6 @@ __all__ = [
     "list_recipes",
     "load_recipe",
     "nemo_rl_keys",
+    "record_outcomes",
 ]
 __version__ = "0.7.0"
