@@ -153,7 +153,7 @@ def get_checkpoint(name: str, profile: str | None = None, retrain: bool = False,
         model = build_model(cfg.rl_lab.model, CharTokenizer().vocab_size, dtype=cfg.policy.precision, device=device)
         load_model(model, str(weights), device=device)
         return model.train()
-    result = train_sft(cfg, progress=progress, profile=prof.name)
+    result = train_sft(cfg, progress=progress, live_plot=False, profile=prof.name)
     path.mkdir(parents=True, exist_ok=True)
     save_model(result.model, str(weights))
     info = {"name": name, "final_metrics": result.final_metrics, "wall_time_s": result.wall_time_s}
