@@ -28,12 +28,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def smoke_env(tmp_path_factory):
-    """Environment for the kernels: smoke profile, one thread, a shared model cache."""
+    """Environment for the kernels: smoke profile, one thread, outcomes kept out of book/_build.
+
+    The model cache is rl_lab's default one: its entries are keyed by a hash of the
+    recipe that trains them, so sharing it with builds and other runs is safe and saves
+    retraining the starting checkpoints.
+    """
     mp = pytest.MonkeyPatch()
     mp.setenv("RL_LAB_PROFILE", "smoke")
     mp.setenv("OMP_NUM_THREADS", "1")
     mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    mp.setenv("RL_LAB_CACHE", str(tmp_path_factory.mktemp("rl_lab_cache")))
+    mp.setenv("RL_LAB_OUTCOMES_DIR", str(tmp_path_factory.mktemp("outcomes")))
     yield
     mp.undo()
 
