@@ -1,0 +1,103 @@
+"""bookkit.sitefixes: accessible theme controls, scripts written once, and a 404 page that works at any depth."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from sphinx.application import Sphinx
+
+from bookkit import sitefixes
+
+SIDEBAR = ('<li class="toctree-l1 has-children"><a class="reference internal" href="guides/index.html">'
+           'Guides &amp; <em>How-tos</em></a><details><summary><span class="toctree-toggle" role="presentation">'
+           '<i class="fa-solid fa-chevron-down"></i></span></summary><ul></ul></details></li>')
+
+
+def test_icon_only_sidebar_toggles_are_named_after_their_section():
+    out = sitefixes.label_toggles(SIDEBAR)
+    assert '<summary aria-label="Show pages under Guides &amp; How-tos">' in out
+    assert sitefixes.label_toggles(out) == out  # idempotent: already-labelled summaries are left alone
+
+
+def test_repeated_inline_scripts_are_written_once():
+    from sphinx.builders.html._assets import _JavaScript
+    body = 'const THEBE_JS_URL = "x"'
+    scripts = [_JavaScript("a.js"), _JavaScript("", body=body), _JavaScript("a.js"), _JavaScript("", body=body),
+               _JavaScript("", body="var other = 1")]
+    out = sitefixes.unique_scripts(scripts)
+    assert [s.filename for s in out] == ["a.js", "", ""]
+    assert [s.attributes.get("body") for s in out] == [None, body, "var other = 1"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("sitefixes")
+    (src / "conf.py").write_text(textwrap.dedent("""\
+        project = "Tiny"
+        extensions = ["bookkit.sitefixes"]
+        html_theme = "sphinx_book_theme"
+        bookkit_versions = [{"version": "0.7.0", "name": "v0.7.0", "url": "../0.7.0/", "preferred": True}]
+        """))
+    (src / "index.md").write_text("# Home\n\n```{toctree}\nguides/index\n```\n")
+    (src / "guides").mkdir()
+    (src / "guides" / "index.md").write_text("# Guides\n\n```{toctree}\nsft\n```\n")
+    (src / "guides" / "sft.md").write_text("# SFT\n\nText.\n")
+    (src / "conf.py").write_text((src / "conf.py").read_text().replace(
+        'extensions = ["bookkit.sitefixes"]', 'extensions = ["myst_parser", "bookkit.versions", "bookkit.sitefixes"]'))
+    out = src / "_build"
+    app = Sphinx(str(src), str(src), str(out), str(out / ".doctrees"), "html", warningiserror=True,
+                 freshenv=True, status=None)
+    app.build()
+    return out
+
+
+def test_theme_buttons_have_names_that_match_what_they_show(site):
+    page = (site / "guides" / "sft.html").read_text()
+    button = re.search(r'<button class="btn search-button-field[^>]*>', page).group(0)
+    assert "aria-label" not in button  # named by its visible text "Search Ctrl+K"
+    switch = page[page.index("theme-switch-button"):page.index("</button>", page.index("theme-switch-button"))]
+    assert 'aria-label="Color mode"' in switch and "title=" not in switch.split(">", 1)[1]
+    assert switch.count('aria-hidden="true"') == 3
+    assert '<summary aria-label="Show pages under Guides">' in page
+    assert "_static/bookkit-sitefixes.css" in page
+    assert (site / "_static" / "bookkit-sitefixes.css").is_file()
+    assert '<link rel="icon" href="../_static/bookkit-favicon.svg"' in page  # no request for a missing /favicon.ico
+    assert '<html lang="en" data-content_root="../" data-theme="auto">' in page.replace("  ", " ")
+
+
+def test_404_page_is_at_the_root_with_relative_urls_and_a_base_script_first(site):
+    page = (site / "404.html").read_text()
+    assert "<h1>Page not found</h1>" in page
+    head = page[page.index("<head>"):page.index("</head>")]
+    assert head.index("document.createElement('base')") < head.index("<link rel=\"stylesheet\"")
+    urls = re.findall(r'(?:href|src)="([^"]+)"', page)
+    local = [u for u in urls if not u.startswith(("http:", "https:", "#", "data:", "mailto:"))]
+    assert local and all(not u.startswith(("/", "..")) for u in local), local
+    data = json.loads(re.search(r"var d=(\{.*?\});", page).group(1))
+    assert "guides" in data["top"] and "_static" in data["top"] and data["versions"] == ["0.7.0"]
+
+
+@pytest.mark.parametrize("path, root", [
+    ("/missing.html", "/"),
+    ("/guides/old/gone.html", "/"),
+    ("/0.7.0/guides/old/gone.html", "/0.7.0/"),
+    ("/0.7.0/no/such/page.html", "/0.7.0/"),
+    ("/0.7.0/", "/0.7.0/"),
+    ("/site/missing.html", "/site/"),
+])
+def test_base_script_finds_the_site_root_in_the_requested_path(site, path, root):
+    node = subprocess.run(["which", "node"], capture_output=True, text=True).stdout.strip()
+    if not node:
+        pytest.skip("node is not installed (needed to run the 404 page's script)")
+    script = re.search(r"<script>(\(function\(\)\{var d=.*?)</script>", (site / "404.html").read_text(), re.S).group(1)
+    harness = ("const base = {}; global.location = {pathname: %s, origin: 'http://h', href: 'http://h' + %s};"
+               "global.document = {head: {appendChild: b => Object.assign(base, b)}, createElement: () => ({}),"
+               "addEventListener: () => {}, querySelectorAll: () => []};" % (json.dumps(path), json.dumps(path))
+               + script + "\nconsole.log(base.href);")
+    out = subprocess.run([node, "-e", harness], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "http://h" + root
