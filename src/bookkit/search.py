@@ -19,6 +19,8 @@ What it does:
   ``data-pagefind-weight`` ``search_definition_weight``, so ``grpo.max_num_steps``
   finds the row that defines it. Pages under ``search_api_prefixes`` are wrapped in
   ``search_api_weight`` so guides rank above API pages for questions in words.
+* **Opens results at their heading.** Each section's id moves onto its heading, where
+  Pagefind looks for it, so every heading becomes a sub-result with its anchor.
 * **Indexes on build-finished.** With the html or dirhtml builder and no build
   error, the Pagefind binary from the ``pagefind-bin`` wheel (no network) indexes
   the output folder into ``<html>/pagefind/``. A failing indexer fails the build.
@@ -142,6 +144,19 @@ def add_identifier_forms(body: str) -> str:
     return _CODE_TOKEN.sub(alt, body)
 
 
+_SECTION_HEADING = re.compile(r'<section id="([^"]+)">(\s*)<h([1-6])>')
+
+
+def heading_ids(body: str) -> str:
+    """Move each section's id onto its heading (``<section><h2 id="x">``).
+
+    Pagefind makes a sub-result, with its ``#anchor``, for every heading that has an id;
+    Sphinx puts the id on the ``<section>``. The anchor keeps working: the heading at the
+    top of the section now holds it.
+    """
+    return _SECTION_HEADING.sub(r'<section>\2<h\3 id="\1">', body)
+
+
 def _hidden(attr: str, value: str) -> str:
     return f'<span {attr} hidden>{html.escape(value, quote=False)}</span>'
 
@@ -153,7 +168,7 @@ def page_markup(body: str, *, title: str, breadcrumb: str, filters: list[tuple[s
     if breadcrumb:
         parts.append(_hidden('data-pagefind-meta="breadcrumb"', breadcrumb))
     parts += [_hidden(f'data-pagefind-filter="{name}"', value) for name, value in filters if value]
-    content = weight_definitions(add_identifier_forms(body), definition_weight)
+    content = weight_definitions(add_identifier_forms(heading_ids(body)), definition_weight)
     if weight is not None:
         content = f'<div data-pagefind-weight="{weight:g}">{content}</div>'
     parts += [content, "</div>"]

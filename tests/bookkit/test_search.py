@@ -154,3 +154,10 @@ def test_identifier_keys_and_words():
     assert ('<span class="pre">grpo.max_num_steps</span><span class="bk-search-alt"> grpomaxnumsteps maxnumsteps '
             '</span></code><span class="bk-search-alt"> grpo max num steps </span>') in out
     assert out.endswith("and <code>x</code>")
+
+
+def test_section_ids_move_onto_headings_for_pagefind_anchors():
+    from bookkit.search import heading_ids
+    body = '<section id="group-size">\n<h2>Group size<a class="headerlink" href="#group-size">#</a></h2><p>x</p></section>'
+    assert heading_ids(body) == ('<section>\n<h2 id="group-size">Group size<a class="headerlink" '
+                                 'href="#group-size">#</a></h2><p>x</p></section>')

@@ -83,11 +83,13 @@
   }
 
   function best(sub) {
-    // The sub-result (heading) with the most weighted matches; ties go to the first.
-    let top = null, score = -1;
+    // The sub-result (heading) holding the heaviest match (a definition, a heading), then the most
+    // weighted matches; ties go to the first.
+    let top = null, score = [-1, -1];
     for (const s of sub || []) {
-      const w = (s.weighted_locations || []).reduce((a, l) => a + (l.weight || 1), 0) || (s.locations || []).length;
-      if (w > score) { top = s; score = w; }
+      const ws = (s.weighted_locations || []).map((l) => l.weight || 1);
+      const w = [Math.max(0, ...ws), ws.reduce((a, b) => a + b, 0) || (s.locations || []).length];
+      if (w[0] > score[0] || (w[0] === score[0] && w[1] > score[1])) { top = s; score = w; }
     }
     return top;
   }
