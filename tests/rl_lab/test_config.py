@@ -95,3 +95,11 @@ def test_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RL_LAB_THREADS", "zero")
     with pytest.raises(ValueError, match="RL_LAB_THREADS"):
         configure_threads()
+
+
+def test_cli_runs_a_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sft_addition", "sft.max_num_steps=1", "sft.val_at_end=false", "logger.log_dir=null",
+            "rl_lab.model.hidden_size=32", "rl_lab.model.num_layers=1", "--no-progress", "--profile", "smoke"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rl_lab profile=smoke device=cpu")
