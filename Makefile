@@ -61,3 +61,9 @@ clean-all: clean
 .PHONY: notebooks-full
 notebooks-full: setup
 	RL_LAB_PROFILE=full $(BIN)/bookkit notebooks --profile full --out book/_build/executed-full
+
+# make browser-deps - what the browser and HTML-validity tests need: Debian's Chromium (installed with apt when missing and running as root) and the pinned npm packages (axe-core, vnu-jar, widget JS).
+.PHONY: browser-deps
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends chromium; else echo "error: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium'"; exit 1; fi; fi
+	npm ci

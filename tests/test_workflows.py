@@ -1,0 +1,176 @@
+"""GitHub workflows (.github/workflows/): valid YAML, every make target, script and path they name exists,
+and the cheap local commands they run pass here."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+# Paths a workflow creates itself (build outputs, checkouts, the venv): not expected in the tree.
+GENERATED = ("book/_build", "public", ".venv", "test-artifacts", "nemo-rl", "node_modules")
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:  # YAML 1.1 reads the key `on` as a boolean
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(data: dict):
+    for job_name, job in data["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, step
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.M)) - {".PHONY"}
+
+
+def commands(run: str) -> list[list[str]]:
+    """Each shell command of a run: block as tokens (variables and redirections left as they are)."""
+    out = []
+    for line in run.replace("\\\n", " ").splitlines():
+        for part in re.split(r"&&|\|\||;|\|", line):
+            part = part.strip()
+            if part and not part.startswith("#"):
+                try:
+                    out.append(shlex.split(part))
+                except ValueError:
+                    out.append(part.split())
+    return out
+
+
+def test_the_three_workflows_exist():
+    assert {p.name for p in FILES} >= {"pr.yml", "main.yml", "gpu-notebooks.yml"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_workflow_is_valid(path):
+    data = load(path)
+    assert data.get("name") and data.get("on") and data.get("jobs"), f"{path.name}: name, on and jobs are required"
+    for job_name, job in data["jobs"].items():
+        assert job.get("runs-on"), f"{path.name}: job {job_name} has no runs-on"
+        assert job.get("steps"), f"{path.name}: job {job_name} has no steps"
+        for step in job["steps"]:
+            assert ("run" in step) != ("uses" in step), f"{path.name}/{job_name}: a step has run or uses: {step}"
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@v\d+", step["uses"]), \
+                    f"{path.name}/{job_name}: pin {step['uses']!r} to a major version (owner/action@vN)"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_make_targets_scripts_and_paths_exist(path):
+    targets = make_targets()
+    markers = {m.split(":")[0] for m in tomllib.loads((ROOT / "pyproject.toml").read_text())
+               ["tool"]["pytest"]["ini_options"]["markers"]}
+    problems = []
+    for job_name, step in steps(load(path)):
+        for cmd in commands(step.get("run", "")):
+            words = [w for w in cmd if "=" not in w or w.startswith("-")]  # drop VAR=value prefixes
+            if words[:1] == ["make"]:
+                problems += [f"make {t}" for t in words[1:] if not t.startswith("-") and t not in targets]
+            for i, word in enumerate(words):
+                if word == "-m" and i > 0 and words[i - 1] == "pytest":
+                    continue
+                if i > 0 and words[i - 1] == "-m" and "pytest" in words[:i]:
+                    used = set(re.findall(r"[a-z_]+", word)) - {"not", "and", "or"}
+                    problems += [f"pytest marker {m!r}" for m in used - markers]
+                    continue
+                if re.fullmatch(r"[\w.-]+(/[\w.*-]*)+", word) and not word.startswith(("-", "http")):
+                    rel = word.rstrip("/")
+                    if rel.startswith(GENERATED) or rel.startswith("/"):
+                        continue
+                    if not (ROOT / rel).exists():
+                        problems.append(f"path {word}")
+        for key in ("path",):
+            value = (step.get("with") or {}).get(key)
+            if value and not str(value).startswith(GENERATED) and not (ROOT / str(value)).exists():
+                problems.append(f"with.{key} {value}")
+    assert not problems, f"{path.name}: missing {problems}"
+
+
+def test_make_targets_the_workflows_use_dry_run_here():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    used = set()
+    for path in FILES:
+        for _, step in steps(load(path)):
+            for cmd in commands(step.get("run", "")):
+                words = [w for w in cmd if "=" not in w]
+                if words[:1] == ["make"]:
+                    used.update(w for w in words[1:] if not w.startswith("-"))
+    assert {"book", "setup", "browser-deps", "notebooks-full"} <= used
+    for target in sorted(used):
+        out = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 0, f"make -n {target}: {out.stderr}"
+
+
+def test_pr_workflow_runs_the_strict_smoke_build_the_tests_and_the_browser_suite():
+    data = load(WORKFLOWS / "pr.yml")
+    job = data["jobs"]["build-and-test"]
+    assert job["env"]["RL_LAB_PROFILE"] == "smoke"
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "make book" in runs and "-m browser" in runs and '-m "not browser"' in runs
+    assert "-W -n" in (ROOT / "Makefile").read_text()  # `make book` is the strict build
+    uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert any(s["with"]["path"] == "book/_build/html" for s in uploads)
+    # the browser tests it runs collect here
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "browser", "tests/browser"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "test_site.py" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_main_workflow_builds_against_the_pinned_nemo_rl_and_publishes_versions(tmp_path):
+    data = load(WORKFLOWS / "main.yml")
+    tag = data["env"]["NEMO_RL_TAG"]
+    assert (ROOT / "book" / "_data" / "nemo_rl" / f"{tag}.json").is_file(), f"no facts manifest for {tag}"
+    build = data["jobs"]["build"]
+    assert build["env"]["NEMO_RL_SRC"].endswith("/nemo-rl")
+    checkout = next(s for s in build["steps"] if (s.get("with") or {}).get("repository") == "NVIDIA-NeMo/RL")
+    assert checkout["with"]["ref"] == "${{ env.NEMO_RL_TAG }}" and checkout["with"]["path"] == "nemo-rl"
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["sphinx"]["config"]
+    versions = {v["version"] for v in config["bookkit_versions"]}
+    preferred = next(v["version"] for v in config["bookkit_versions"] if v.get("preferred"))
+    assert data["env"]["PREFERRED_VERSION"] == preferred
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    for version in versions:
+        assert f"BOOK_VERSION={version} make book" in runs and f"public/{version}" in runs
+    # the site-root step, run here on a stand-in build
+    root_step = next(s for s in build["steps"] if s.get("name", "").startswith("Site root"))
+    (tmp_path / "public" / preferred).mkdir(parents=True)
+    for name in ("versions1.json", "404.html"):
+        (tmp_path / "public" / preferred / name).write_text(name)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", root_step["run"]], cwd=tmp_path, check=True,
+                   env={"PATH": "/usr/bin:/bin", "PREFERRED_VERSION": preferred})
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert f'url={preferred}/"' in index and (tmp_path / "public" / "404.html").read_text() == "404.html"
+    assert (tmp_path / "public" / "versions1.json").is_file() and (tmp_path / "public" / ".nojekyll").is_file()
+
+
+def test_gpu_workflow_documents_its_runner_and_runs_make_notebooks_full():
+    text = (WORKFLOWS / "gpu-notebooks.yml").read_text()
+    data = load(WORKFLOWS / "gpu-notebooks.yml")
+    job = data["jobs"]["notebooks-full"]
+    assert job["runs-on"] == ["self-hosted", "linux", "x64", "gpu-h100"]
+    assert "24 GB" in text and "CUDA 12" in text  # the hardware it needs is written down
+    assert job["env"]["RL_LAB_PROFILE"] == "full" and data["on"].get("schedule")
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "make notebooks-full" in runs
+    assert "book/_build/executed-full" in (ROOT / "Makefile").read_text()
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "book/_build/executed-full"
+    pin = re.search(r'"(torch==[^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pin, "the CUDA install step reads the torch pin from pyproject.toml"
