@@ -51,6 +51,7 @@ _RST_ROLE = re.compile(r"(?<![\w`{]):(?:py:)?(?P<role>func|class|meth|mod|obj|at
                        r":`(?P<target>[^`]+)`")
 _OTHER_RST_ROLE = re.compile(r"(?<![\w`{]):(?P<role>[a-z]+(?::[a-z]+)?):`(?P<target>[^`]+)`")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_BLOCK_START = re.compile(r"^\s*(`{3,}|~{3,}|[-*+] |\d+[.)] |>>>|\|)")
 #: Sphinx doctest-extension fences; the book does not run a library's doctests, it shows them.
 _DOCTEST_FENCE = re.compile(r"^(\s*(?:`{3,}|~{3,}))\{(doctest|testcode|testoutput|testsetup|testcleanup)\}.*$", re.M)
 _FENCE_LANGUAGE = {"doctest": "pycon", "testcode": "python", "testoutput": "text", "testsetup": "python",
@@ -70,9 +71,12 @@ def _field(label: str, body: list[str]) -> list[str]:
     body = list(body)
     while body and not body[-1].strip():
         body.pop()
-    first = body[0].strip() if body else ""
-    rest = ["  " + b if b.strip() else "" for b in body[1:]]
-    return [f":{label}: {first}".rstrip(), *rest]
+    while body and not body[0].strip():
+        body.pop(0)
+    indented = ["  " + b if b.strip() else "" for b in body]
+    if body and _BLOCK_START.match(body[0]):  # a code fence or list cannot share the label's line
+        return [f":{label}:", *indented]
+    return [f":{label}: {body[0].strip() if body else ''}".rstrip(), *indented[1:]]
 
 
 def _doctests(lines: list[str]) -> list[str]:

@@ -186,7 +186,7 @@ def test_google_sections_become_fields():
     assert ":param b: The second number,\n  on two lines." in text
     assert ":returns: The sum of ``a`` and ``b``." in text and ":rtype: int" in text
     assert ":raises ValueError: If ``a`` is negative." in text
-    assert ":Examples:" in text and "```pycon" in text and ">>> add(1, 2)" in text
+    assert ":Examples:\n  ```pycon\n  >>> add(1, 2)\n  3\n  ```" in text
 
 
 def test_unrecognised_entries_are_kept_as_text():
@@ -227,6 +227,7 @@ def test_build_without_fake_rl_is_clean_and_documents_the_package(tmp_path: Path
     assert "fakelab.loose" in log(result)
     core = html(out, "api/fakelab/fakelab.core")
     # Google sections are Sphinx fields
+    assert "highlight-pycon" in core and "```" not in core  # Examples hold a code block, not fence text
     fields = re.findall(r'<dl class="[^"]*field-list[^"]*">(.*?)</dl>', core, re.S)
     labels = set(re.findall(r"<dt class=\"field-\w+\">(.*?)<span", "".join(fields)))
     assert {"Parameters", "Returns", "Return type", "Raises", "Yields", "Examples", "Attributes",
