@@ -8,7 +8,7 @@ the chosen reply above that of the rejected reply
 
 Examples:
     >>> r = train_dpo(overrides=["dpo.max_num_steps=1", "dpo.val_at_start=false", "dpo.val_at_end=false",
-    ...                          "rl_lab.init_checkpoint=null"], progress=False)
+    ...                          "rl_lab.init_checkpoint=null", "logger.log_dir=null"], progress=False)
     >>> "train/preference_loss" in r.history[0]
     True
 """

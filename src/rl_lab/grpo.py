@@ -15,7 +15,7 @@ One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
 Examples:
     >>> cfg = load_recipe("grpo_math", overrides=["grpo.max_num_steps=1", "grpo.num_prompts_per_step=2",
     ...     "grpo.num_generations_per_prompt=2", "policy.train_global_batch_size=4", "policy.train_micro_batch_size=4",
-    ...     "rl_lab.init_checkpoint=null", "grpo.val_at_start=false", "grpo.val_at_end=false"])
+    ...     "rl_lab.init_checkpoint=null", "grpo.val_at_start=false", "grpo.val_at_end=false", "logger.log_dir=null"])
     >>> len(train_grpo(cfg, progress=False).metric("train/reward_mean"))
     1
 """

@@ -7,8 +7,8 @@ a *global* token count so micro-batch gradients add up to the full-batch mean,
 clip (``policy.max_grad_norm``), step, and validate every ``sft.val_period``.
 
 Examples:
-    >>> result = train_sft("sft_addition", overrides=["sft.max_num_steps=2", "sft.val_at_end=false"],
-    ...                    progress=False)
+    >>> result = train_sft("sft_addition", overrides=["sft.max_num_steps=2", "sft.val_at_end=false",
+    ...                    "logger.log_dir=null"], progress=False)
     >>> len(result.metric("train/loss"))
     2
 """
@@ -151,7 +151,7 @@ def train_sft(
         validation ``loss`` and ``accuracy``.
 
     Examples:
-        >>> r = train_sft(overrides=["sft.max_num_steps=1", "sft.val_at_end=false"], progress=False)
+        >>> r = train_sft(overrides=["sft.max_num_steps=1", "sft.val_at_end=false", "logger.log_dir=null"], progress=False)
         >>> r.history[0]["step"]
         1
     """
