@@ -29,13 +29,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-setup: $(BIN)/.installed
+# The site's own JavaScript (ipywidgets manager, MathJax, axe-core, vnu) comes from
+# pinned npm packages; reinstalled when package-lock.json changes.
+node_modules/.installed: package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20 (apt-get install -y nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed
 
 book: setup
 	$(BIN)/jupyter-book build book/ -W -n --keep-going
 	@echo "HTML: $(BOOK_HTML)/index.html  (preview: make serve)"
 
-test: book
+test: book browser-deps
 	$(BIN)/python -m pytest
 
 serve:
@@ -64,6 +71,5 @@ notebooks-full: setup
 
 # make browser-deps - what the browser and HTML-validity tests need: Debian's Chromium (installed with apt when missing and running as root) and the pinned npm packages (axe-core, vnu-jar, widget JS).
 .PHONY: browser-deps
-browser-deps:
+browser-deps: node_modules/.installed
 	@if [ ! -x /usr/bin/chromium ]; then if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends chromium; else echo "error: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium'"; exit 1; fi; fi
-	npm ci
