@@ -45,7 +45,8 @@ SECTIONS = {
     "references": "generic", "todo": "generic", "methods": "generic",
 }
 _HEADING = re.compile(r"^(?P<name>[A-Za-z][A-Za-z ]*?)\s*:\s*$")
-_ENTRY = re.compile(r"^(?P<name>\*{0,2}[A-Za-z_][\w.]*)\s*(?:\((?P<type>.+?)\))?\s*:(?:\s+(?P<desc>.*))?$")
+_NAME = r"\*{0,2}[A-Za-z_][\w.]*"
+_ENTRY = re.compile(rf"^(?P<name>{_NAME}(?:\s*,\s*{_NAME})*)\s*(?:\((?P<type>.+?)\))?\s*:(?:\s+(?P<desc>.*))?$")
 _TYPED_TEXT = re.compile(r"^(?P<type>[\w.]+(?:\[[^\]]*(?:\[[^\]]*\][^\]]*)*\])?(?: \| [\w.\[\], ]+)*):\s+(?P<desc>.+)$")
 _RST_ROLE = re.compile(r"(?<![\w`{]):(?:py:)?(?P<role>func|class|meth|mod|obj|attr|exc|data|const)"
                        r":`(?P<target>[^`]+)`")
@@ -124,16 +125,22 @@ def _entry_parts(entry: list[str]) -> tuple[str, str | None, list[str]] | None:
 def _convert_section(kind: str, title: str, body: list[str]) -> list[str]:
     entries = _entries(body)
     text = textwrap.dedent("\n".join(body)).splitlines()
-    if kind in ("params", "keywords") and entries:
-        parsed = [_entry_parts(e) for e in entries]
-        if all(parsed):
-            out: list[str] = []
-            key, typekey = ("param", "type") if kind == "params" else ("keyword", "kwtype")
-            for name, type_, desc in parsed:  # type: ignore[misc]
+    if kind in ("params", "keywords") and entries and _entry_parts(entries[0]):
+        parsed: list[tuple[str, str | None, list[str]]] = []
+        for entry in entries:
+            parts = _entry_parts(entry)
+            if parts:
+                parsed.append(parts)
+            else:  # a note between or after the entries stays with the entry above it
+                parsed[-1][2].extend(["", *textwrap.dedent("\n".join(entry)).splitlines()])
+        out: list[str] = []
+        key, typekey = ("param", "type") if kind == "params" else ("keyword", "kwtype")
+        for names, type_, desc in parsed:
+            for name in re.split(r"\s*,\s*", names):  # "*args, **kwargs: text" documents both
                 out += _field(f"{key} {_escape_name(name)}", desc)
                 if type_:
                     out.append(f":{typekey} {_escape_name(name)}: {type_.strip()}")
-            return out
+        return out
     if kind == "raises" and entries:
         out = []
         for entry in entries:

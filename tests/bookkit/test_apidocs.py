@@ -316,3 +316,11 @@ def test_bad_package_settings_name_the_entry_and_the_fix(tmp_path: Path):
             parse_packages(entries, tmp_path, "api", {"X_SRC": str(tmp_path / "missing")})
     skipped = parse_packages([{"module": "x", "env": "X_SRC", "path": ".", "parent": "api/x"}], tmp_path, "api", {})
     assert skipped[0].path is None and skipped[0].folder == "api/x"
+
+
+def test_shared_entries_and_trailing_notes_stay_parameters():
+    text = google_to_myst("Run.\n\nArgs:\n    name: The method.\n    *args, **kwargs: Passed on.\n\n"
+                          "    name is looked up on each worker.\n")
+    assert ":param name: The method." in text
+    assert r":param \*args: Passed on." in text and r":param \*\*kwargs: Passed on." in text
+    assert "name is looked up on each worker." in text and ":Args:" not in text
