@@ -46,6 +46,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit import apidocs_gen as gen
+from bookkit.apidocs_refs import PreferOwnPackage, resolve_missing
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -221,22 +222,6 @@ def summary_changed(app: Sphinx, env: BuildEnvironment, added: set, changed: set
     return [doc for doc, module in users.items() if before.get(module) != now.get(module)]
 
 
-def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, contnode: nodes.Element) -> Any:
-    """Names of undocumented packages, and outside names in API pages, render as code."""
-    if node.get("refdomain") != "py":
-        return None
-    target = node.get("reftarget", "").lstrip("~.")
-    root = target.split(".")[0]
-    documented = app.bookkit_apidocs_state
-    if any(t.module == root and t.path is None for t in app.bookkit_apidocs):
-        return contnode
-    for state in documented.values():
-        if node.get("refdoc", "").startswith(state["folder"] + "/"):
-            if not state["strict"] or root not in documented:
-                return contnode
-    return None
-
-
 class ApiDocsSummary(SphinxDirective):
     """``{apidocs-summary} <module>``: what the build documented of a package, or how to add it."""
 
@@ -289,6 +274,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
             app.disconnect(listener.id)
     app.setup_extension("sphinx_external_toc")
     app.add_directive("apidocs-summary", ApiDocsSummary)
+    app.add_post_transform(PreferOwnPackage)
     app.connect("config-inited", exclude_skipped, priority=50)
     app.connect("config-inited", generate, priority=910)
     app.connect("builder-inited", fill_database)

@@ -88,6 +88,15 @@ LAB = {
         TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
         """A chat template: its braces must not be read as MyST substitutions."""
 
+        Pair = tuple[int, int]
+
+        def swap(p: Pair) -> Pair:
+            """Swap the two halves of ``p`` (annotations name the alias ``Pair``)."""
+            return p[1], p[0]
+
+        class Trainer:
+            """A class whose name fakerl uses too."""
+
         def _private_helper():
             """Private: not documented."""
         ''',
@@ -106,7 +115,7 @@ FAKE_RL = {
     "__init__.py": '"""Stands in for NeMo RL."""\n',
     "algorithms/__init__.py": '"""Training loops."""\n\nclass Trainer:\n    """Trains.\n\n    Args:\n'
                               '        steps (int): How many.\n    """\n',
-    "environments/games/sliding.py": '"""A game in a folder without __init__.py."""\n',
+    "environments/games/sliding.py": '"""A game in a folder without __init__.py, trained by :class:`Trainer`."""\n',
 }
 
 
@@ -238,6 +247,8 @@ def test_build_without_fake_rl_is_clean_and_documents_the_package(tmp_path: Path
     # constant values are shown in the signature, not spilled into the body
     signature = re.search(r'<dt[^>]*id="fakelab.core.TEMPLATE">(.*?)</dt>', core, re.S).group(1)
     assert html_text(signature) == "fakelab.core.TEMPLATE = \"{% for m in messages %}{{ m['content'] }}{% endfor %}\"#"
+    # an annotation naming a type alias links to the alias
+    assert 'href="#fakelab.core.Pair"' in core
     assert "_private_helper" not in core and "_hidden_method" not in core
     assert not (api / "fakelab._internal.md").exists()
     # the NeMo RL stand-in is not documented: its names render as code, its page says how to add it
@@ -260,6 +271,9 @@ def test_build_with_fake_rl_documents_it_and_warm_rebuild_reads_nothing(tmp_path
     assert "Parameters" in trainer and "steps" in trainer
     assert "fakerl.environments.games" in log(result)  # announced namespace folder
     assert 'href="api/fakerl/fakerl.algorithms.html#fakerl.algorithms.Trainer"' in html(out, "index")
+    # a short name both packages define means the one of the page's own package
+    sliding = html(out, "api/fakerl/fakerl.environments.games.sliding")
+    assert 'href="fakerl.algorithms.html#fakerl.algorithms.Trainer"' in sliding
     summary = html(out, "api/fakerl")
     assert "fakerl.environments.games" in summary and "Set <code" not in summary
 

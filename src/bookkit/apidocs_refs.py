@@ -1,0 +1,73 @@
+"""Cross-references on and to the pages of ``bookkit.apidocs`` (used by its setup()).
+
+* :func:`resolve_missing` (``missing-reference``): a name of a configured package that
+  this build does not document renders as code, without a warning, on every page; on a
+  generated page, an annotation naming a type alias links to the alias, and names outside
+  the documented packages (``torch.Tensor``) render as code. A package marked
+  ``strict: false`` (NeMo RL) never fails the build over its own docstrings.
+* :class:`PreferOwnPackage`: on a generated page, a short name that several documented
+  packages define resolves to the page's own package instead of raising an ambiguity warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+
+def page_package(app: Sphinx, docname: str) -> str | None:
+    """The package whose generated pages include ``docname``, if any."""
+    for module, state in getattr(app, "bookkit_apidocs_state", {}).items():
+        if docname.startswith(state["folder"] + "/"):
+            return module
+    return None
+
+
+def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, contnode: nodes.Element) -> Any:
+    """Names of undocumented packages, and outside names in API pages, render as code."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip("~.")
+    root = target.split(".")[0]
+    documented = app.bookkit_apidocs_state
+    if any(t.module == root and t.path is None for t in app.bookkit_apidocs):
+        return contnode
+    package = page_package(app, node.get("refdoc", ""))
+    if package is None:
+        return None
+    if node.get("reftype") != "obj":  # an annotation naming a type alias (documented as data)
+        found = env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", node["reftarget"],
+                                                  node, contnode)
+        if found is not None:
+            return found
+    if not documented[package]["strict"] or root not in documented:
+        return contnode
+    return None
+
+
+class PreferOwnPackage(SphinxPostTransform):
+    """On an API page, a short name that several documented packages define means this package's.
+
+    ``BatchedDataDict`` in a NeMo RL signature is NeMo RL's, not rl_lab's class of the same name.
+    """
+
+    default_priority = 5  # before Sphinx resolves references (10)
+
+    def run(self, **kwargs: Any) -> None:
+        package = page_package(self.app, self.env.docname)
+        if package is None:
+            return
+        domain = self.env.get_domain("py")
+        for node in self.document.findall(addnodes.pending_xref):
+            if node.get("refdomain") != "py" or node.get("reftarget", "").startswith(package + "."):
+                continue
+            matches = domain.find_obj(self.env, node.get("py:module"), node.get("py:class"),
+                                      node["reftarget"], None, 1)
+            own = [name for name, _ in matches if name.startswith(package + ".")]
+            if len(matches) > 1 and len(own) == 1:
+                node["reftarget"], node["refspecific"] = own[0], False
