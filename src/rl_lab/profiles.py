@@ -133,7 +133,10 @@ def configure_threads() -> int:
     extra threads mostly spin and fight each other. On a shared 2-core machine
     two threads were about 20x slower than one. rl_lab therefore uses 1 thread
     unless ``RL_LAB_THREADS`` says otherwise, and sets ``OMP_WAIT_POLICY=PASSIVE``
-    (if unset) so idle OpenMP threads sleep instead of busy-waiting.
+    (if unset) so idle OpenMP threads sleep instead of busy-waiting. OpenMP reads
+    that variable when its runtime starts, so it is best exported before Python
+    starts (the book's runners do); setting it here still covers worker
+    processes started later.
 
     Returns:
         The number of torch threads now in use.
