@@ -87,6 +87,9 @@ def configure_theme(app: Sphinx, config: Config) -> None:
     options["check_switcher"] = False  # validated above; the file is written into the output, not the source
     options["show_version_warning_banner"] = False  # bookkit-versions.js shows one that works with relative URLs
     config.html_theme_options = options
+    templates = str(Path(__file__).with_name("templates"))  # version-switcher.html: its name is what it shows
+    if templates not in config.templates_path:
+        config.templates_path = [templates, *config.templates_path]
     if not config.html_sidebars:
         config.html_sidebars = {"**": [SIDEBAR_AFTER, "version-switcher.html", "icon-links.html",
                                        "search-button-field.html", "sbt-sidebar-nav.html"]}

@@ -139,6 +139,9 @@ def test_build_writes_pagefind_index_and_marks_pages(search_book):
     body = guide[guide.index("data-pagefind-body"):]
     assert 'class="bd-sidebar-primary' not in body.split("</article>")[0]
     assert "data-pagefind-body" not in (html / "genindex.html").read_text(encoding="utf-8")
+    # bookkit.versions: the switcher's accessible name is the version it shows (no aria-label)
+    button = guide[guide.index('class="version-switcher__button'):].split(">", 1)[0]
+    assert "aria-label" not in button and (html / "versions1.json").is_file()
 
 
 def test_identifier_keys_and_words():

@@ -53,7 +53,7 @@
       const c = core.citation(h.passage);
       const text = h.passage.t.length > 420 ? h.passage.t.slice(0, 420).replace(/\s\S*$/, "") + " …" : h.passage.t;
       box.append(el("blockquote", { class: "bk-ask__passage" }, el("p", {}, text),
-        el("footer", {}, `[${i + 1}] `, el("a", { href: new URL(c.url, ROOT).href }, c.title),
+        el("p", { class: "bk-ask__from" }, `[${i + 1}] `, el("a", { href: new URL(c.url, ROOT).href }, c.title),
           c.heading && c.heading !== c.title ? ` — ${c.heading}` : "")));
     });
     return box;
@@ -123,6 +123,9 @@
     form.addEventListener("submit", ask);
     question.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) ask(e); });
     dialog.querySelector(".bk-ask__close").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); dialog.close(); }
+    });
     document.body.append(dialog);
   }
 

@@ -44,7 +44,7 @@
     dialog = el("dialog", { id: "bk-search", class: "bk-search", "aria-label": "Search this book" });
     input = el("input", { type: "search", id: "bk-search-input", placeholder: "Search this book",
       "aria-label": "Search this book", autocomplete: "off", spellcheck: "false" });
-    const close = el("button", { type: "button", class: "bk-search__close", "aria-label": "Close search" }, "Esc");
+    const close = el("button", { type: "button", class: "bk-search__close" }, "Close");
     status = el("p", { class: "bk-search__status", role: "status", "aria-live": "polite" });
     facetsBox = el("div", { class: "bk-search__facets", "aria-label": "Filter results" });
     list = el("ol", { class: "bk-search__results", "aria-label": "Search results" });
@@ -53,6 +53,9 @@
     document.body.append(dialog);
     close.addEventListener("click", () => dialog.close());
     dialog.addEventListener("click", (e) => { if (e.target === dialog) dialog.close(); });
+    dialog.addEventListener("keydown", (e) => {  // the theme's own Escape handler would swallow it
+      if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); dialog.close(); }
+    });
     input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 120); });
     input.addEventListener("keydown", (e) => {
       const first = list.querySelector("a");
