@@ -11,8 +11,9 @@ the page's own search code (``window.BookkitSearch``: the same identifier splitt
 and Pagefind index the search box uses). Then it types a few typical queries into
 the search dialog in fresh browser contexts and counts the bytes fetched from
 ``pagefind/`` for each, next to the size of Sphinx's ``searchindex.js`` that the
-stock search page downloads whole. Prints a table; asserts nothing (the browser
-test asserts the floors).
+stock search page downloads whole, and runs the "Ask the book" regression questions
+(``tests/assistant/questions.yml``) through the panel's core under node for the
+offline top-3 citation rate. Prints a table; asserts nothing (the tests assert the floors).
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from __future__ import annotations
 import argparse
 import functools
 import gzip
+import json
 import os
+import shutil
+import subprocess
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -165,7 +170,26 @@ def main(argv: list[str] | None = None) -> int:
     if sphinx_bytes:
         print(f"| same, gzip-compressed | {len(gzip.compress(index_js.read_bytes(), 9)):,} |")
     print(f"| time to first result (median) | {statistics.median(c[1] for c in costs) * 1000:.0f} ms |")
+    cited = assistant_rate(args.html)
+    if cited is not None:
+        print(f"| Ask the book: top-3 citation rate, offline ({cited[1]} questions) | {cited[0]:.0%} |")
     return 0
+
+
+def assistant_rate(html: Path) -> tuple[float, int] | None:
+    """The offline assistant's top-3 citation rate over tests/assistant/questions.yml (node)."""
+    corpus = html / "_bookkit" / "assistant-corpus.json"
+    node = shutil.which("node")
+    if node is None or not corpus.is_file():
+        return None
+    questions = yaml.safe_load((REPO / "tests/assistant/questions.yml").read_text(encoding="utf-8"))["questions"]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
+        json.dump(questions, tmp)
+    proc = subprocess.run([node, str(REPO / "tests/assistant/eval_questions.cjs"), str(corpus), tmp.name],
+                          capture_output=True, text=True, timeout=300, check=True)
+    Path(tmp.name).unlink()
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    return sum(r["page"] in r["cited"][:3] for r in rows) / len(rows), len(rows)
 
 
 if __name__ == "__main__":
