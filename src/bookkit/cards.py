@@ -93,6 +93,8 @@ class _CardsDirective(SphinxDirective):
             lines += card_markdown(docname, title, str(data.get("description", "")), badges)
         lines.append(":::::")
         container = nodes.container(classes=["bookkit-cards"])
+        if len(lines) == 4:  # every target was filtered out (CARD_FILTERS): no empty grid
+            return [container]
         self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]), self.content_offset, container)
         return [container]
 

@@ -182,7 +182,8 @@ def make_book(root: Path) -> tuple[Path, dict[str, str]]:
         "early/index.md": page("Early Folder QXFOLDERINDEXQX", "```{section-cards}\n```", only="ea or internal",
                                ctype="landing"),
         "early/child.md": page("Folder Child QXFOLDERQX", "Body QXFOLDERQX."),
-        "extras/index.md": page("Extras", "```{section-cards}\n```", ctype="landing"),
+        "extras/index.md": page("Extras", "```{section-cards}\n```\n\nFor the team only:\n\n"
+                                "```{page-cards}\nextras/toc-gated\n```", ctype="landing"),
         "extras/more.md": page("More", "Links to [the open page](../public/open.md) and [the notebook]"
                                "(../public/nb.ipynb).\n\n```{py:function} train(steps: int) -> float\n\n"
                                "Train for a while.\n```\n\n| Key | Value |\n|---|---|\n| a | 1 |\n\n![A picture](pic.svg)\n"),
