@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
+from sphinx.util.docutils import docutils_namespace
 
 from bookkit.build import main as build_main
 from bookkit.conditions import ConditionError, allows, parse
@@ -130,9 +131,10 @@ def _sphinx(src: Path, monkeypatch, audience: str, pages: dict[str, str], conf: 
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(text, encoding="utf-8")
     warnings = io.StringIO()
-    app = Sphinx(str(src), str(src), str(src / "_build"), str(src / "_build/.doctrees"), "html",
-                 status=None, warning=warnings, freshenv=True)
-    app.build()
+    with docutils_namespace():  # directives registered by this app do not outlive it
+        app = Sphinx(str(src), str(src), str(src / "_build"), str(src / "_build/.doctrees"), "html",
+                     status=None, warning=warnings, freshenv=True)
+        app.build()
     return app, warnings.getvalue()
 
 

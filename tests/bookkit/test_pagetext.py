@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sphinx.application import Sphinx
+from sphinx.util.docutils import docutils_namespace
 
 from bookkit import pagetext
 
@@ -77,14 +78,15 @@ def pages(tmp_path_factory) -> dict:
     (src / "other.md").write_text(OTHER, encoding="utf-8")
     (src / "nb.ipynb").write_text(json.dumps(NB), encoding="utf-8")
     out: dict = {}
-    app = Sphinx(str(src), str(src), str(src / "_build"), str(src / "_build/.doctrees"), "html",
-                 status=None, warning=None, freshenv=True)
 
     def grab(app, doctree, docname):
         out[docname] = (pagetext.extract(doctree, docname), pagetext.to_markdown(doctree, docname))
 
-    app.connect("doctree-resolved", grab)
-    app.build()
+    with docutils_namespace():  # directives registered by this app do not outlive it
+        app = Sphinx(str(src), str(src), str(src / "_build"), str(src / "_build/.doctrees"), "html",
+                     status=None, warning=None, freshenv=True)
+        app.connect("doctree-resolved", grab)
+        app.build()
     return out
 
 
@@ -151,10 +153,11 @@ def test_url_for(pages, tmp_path):
     (src / "sub").mkdir()
     (src / "sub/other.md").write_text("# O\n\n[back](../index.md)\n", encoding="utf-8")
     got = {}
-    app = Sphinx(str(src), str(src), str(src / "_b"), str(src / "_b/.d"), "html", status=None, warning=None)
-    app.connect("doctree-resolved", lambda a, d, n: got.__setitem__(
-        n, (pagetext.extract(d, n), pagetext.to_markdown(d, n, url_for=lambda l: f"/{l.target}.md"))))
-    app.build()
+    with docutils_namespace():
+        app = Sphinx(str(src), str(src), str(src / "_b"), str(src / "_b/.d"), "html", status=None, warning=None)
+        app.connect("doctree-resolved", lambda a, d, n: got.__setitem__(
+            n, (pagetext.extract(d, n), pagetext.to_markdown(d, n, url_for=lambda l: f"/{l.target}.md"))))
+        app.build()
     assert got["sub/other"][0].internal_links[0].target == "index"
     assert "[back](/index.md)" in got["sub/other"][1]
     assert "[o](/sub/other.md)" in got["index"][1]
