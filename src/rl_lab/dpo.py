@@ -204,8 +204,8 @@ def train_dpo(
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()
     started = time.perf_counter()
-    set_seed(cfg.dpo.seed)
     policy = build_policy(cfg, model, profile)
+    set_seed(cfg.dpo.seed)  # after build_policy: a cold model cache (training) must not shift the RNG
     reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
     train, val = load_task(cfg.rl_lab.task)
     mb = cfg.policy.train_micro_batch_size

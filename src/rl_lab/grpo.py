@@ -334,8 +334,8 @@ def train_grpo(
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()
     started = time.perf_counter()
-    set_seed(cfg.grpo.seed)
     policy = build_policy(cfg, model, profile)
+    set_seed(cfg.grpo.seed)  # after build_policy: a cold model cache (training) must not shift the RNG
     reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
     _, env = make_environment(cfg.env)
     train, val = grpo_data(cfg)

@@ -158,8 +158,8 @@ def train_sft(
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()
     started = time.perf_counter()
-    set_seed(cfg.sft.seed)
     policy = build_policy(cfg, model, profile)
+    set_seed(cfg.sft.seed)  # after build_policy: a cold model cache (training) must not shift the RNG
     train, val = load_task(cfg.rl_lab.task)
     data = sft_batch(train, policy.tokenizer)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"], callback=callback)
