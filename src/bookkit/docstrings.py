@@ -236,3 +236,9 @@ class Parser(MystParser):
         parser = _md_parser(document.settings.env.myst_config)
         parser.options["document"] = document
         parser.render(google_to_myst(inputstring))
+        # autodoc2 parses each docstring into a throw-away document and moves its nodes into
+        # the page; nodes keeping a reference to it would pickle that whole document (settings,
+        # reporter, ids) into the page's doctree -- about 20 kB per docstring. Without the
+        # reference a node finds its document through its parent, the page.
+        for node in document.findall(include_self=False):
+            node.document = None

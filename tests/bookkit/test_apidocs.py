@@ -284,6 +284,12 @@ def test_build_with_fake_rl_documents_it_and_warm_rebuild_reads_nothing(tmp_path
         assert (out / "_build" / "html" / f"{docname}.html").is_file()
     assert "Parameters" in html(out, "api/fakelab/fakelab.core")
 
+    # the pickled doctree of an API page holds that page only, not the documents docstrings were parsed in
+    import pickle
+
+    doctree = pickle.loads((out / "_build" / ".doctrees" / "api" / "fakelab" / "fakelab.core.doctree").read_bytes())
+    assert all(node.document in (None, doctree) for node in doctree.findall())
+
     # the pages of fakerl stay on disk; a build without it neither reads nor reports them
     without = build(book, tmp_path / "out-without")
     assert without.returncode == 0, log(without)
