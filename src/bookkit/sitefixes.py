@@ -4,21 +4,28 @@
   while showing "Search Ctrl+K", and its colour-mode button named each icon as an
   image ("Light", "Dark") under a different label; both fail WCAG 2.5.3 (label in
   name). ``templates/search-button-field.html`` and ``templates/theme-switcher.html``
-  override those two components. The sidebar's expand/collapse ``<summary>``
-  elements hold only a chevron icon; every one gets an ``aria-label`` naming the
-  section it opens ("Show pages under Guides").
+  override those two components. MyST-NB's "Show code cell source" toggles carry
+  ``aria-label="Toggle hidden content"``, another mismatch: the label is dropped so
+  the visible text names them. The sidebar's expand/collapse ``<summary>`` elements
+  hold only a chevron icon; every one gets an ``aria-label`` naming the section it
+  opens ("Show pages under Guides"). ``_static/bookkit-sitefixes.js`` names widget
+  slider handles after the widget's description.
 * **Contrast.** ``_static/bookkit-sitefixes.css`` darkens the text of
   sphinx-design's ``secondary`` badges (white on the theme's orange: 2.5:1).
 * **A clean console.** Inline scripts registered twice (sphinx-thebe's settings are
   added once by Jupyter Book and once more by the theme, a ``const`` declared twice
-  is a SyntaxError) are written once, and the theme's ``html_context`` gets
-  ``default_mode: auto`` unless ``_config.yml`` sets one (an empty mode logs an error on every page).
-* **A 404 page.** ``404.html`` at the site root, in the site's own layout. A static
-  host serves it for a missing URL at any depth, so its first script sets a
-  ``<base>`` at the site root, found in the requested path: the folder before the
-  first segment that is one of the site's top-level folders, else the last segment
-  that is a published version (``bookkit_versions``), else the requested folder.
-  Every URL on the page stays relative, so the same file works under ``/0.7.0/``.
+  is a SyntaxError) are written once; the theme's ``html_context`` gets
+  ``default_mode: auto`` unless ``_config.yml`` sets one (an empty mode logs an error
+  on every page), and a favicon unless ``html.favicon`` names one (browsers otherwise
+  request a missing ``/favicon.ico`` and log the 404).
+* **A 404 page.** ``404.html`` at the site root, rendered in the site's own layout
+  with relative URLs. A static host serves it for a missing URL at any depth, so on
+  build-finished it becomes a shell whose one script finds the site root in the
+  requested path (the folder before the first segment that is one of the site's
+  top-level folders, else the last segment that is a published version from
+  ``bookkit_versions``, else the requested folder) and writes the page back behind a
+  ``<base>`` there. The page travels as a string, so the browser's preload scanner
+  never fetches its assets from the wrong folder. The same file works under ``/0.7.0/``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from sphinx.config import Config
 from sphinx.util import logging
 
 from bookkit import __version__
+from bookkit.json_output import write_if_changed
 from bookkit.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -42,7 +50,10 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 CSS = "bookkit-sitefixes.css"
+JS = "bookkit-sitefixes.js"
 FAVICON = "bookkit-favicon.svg"
+HIDDEN_TOGGLE = '<summary aria-label="Toggle hidden content">'
+SHELL_MARK = '<meta name="generator" content="bookkit.sitefixes 404">'
 ASSET_DIRS = ("_static", "_images", "_sources", "_downloads", "_widgets", "pagefind")
 
 
@@ -69,14 +80,15 @@ def configure(app: Sphinx, config: Config) -> None:
         config.html_favicon = str(STATIC / FAVICON)
 
 
-def add_css(app: Sphinx) -> None:
+def add_assets(app: Sphinx) -> None:
     app.add_css_file(CSS)
+    app.add_js_file(JS, loading_method="defer")
 
 
 # -- per-page HTML fixes ---------------------------------------------------------------------------
 
 _TOGGLE = re.compile(
-    r'(<a class="reference internal[^"]*" href="[^"]*">(?P<title>.*?)</a>\s*<details(?: open="open")?>\s*)'
+    r'(<a class="[^"]*\breference internal[^"]*" href="[^"]*">(?P<title>(?:(?!</a>).)*)</a>\s*<details(?: open="open")?>\s*)'
     r'<summary>(?=\s*<span class="toctree-toggle")', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -122,9 +134,8 @@ def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctr
         context["generate_toctree_html"] = _labelled(context["generate_toctree_html"])
     if isinstance(context.get("script_files"), list):
         context["script_files"] = unique_scripts(context["script_files"])
-    cfg = read(app.config, SiteFixSettings)
-    if cfg.notfound_page and pagename == cfg.notfound_page and doctree is None:
-        context["metatags"] = base_script(app) + context.get("metatags", "")
+    if isinstance(context.get("body"), str):
+        context["body"] = context["body"].replace(HIDDEN_TOGGLE, "<summary>")
 
 
 # -- the 404 page ----------------------------------------------------------------------------------
@@ -139,19 +150,50 @@ def version_names(app: Sphinx) -> list[str]:
     return sorted({str(e.get("version")) for e in entries if isinstance(e, dict) and e.get("version")})
 
 
-def base_script(app: Sphinx) -> str:
-    """The first script of the 404 page: a <base> at the site root found in the requested path."""
-    data = json.dumps({"top": top_level_names(app), "versions": version_names(app)}, sort_keys=True)
+ROOT_FINDER = (
+    "var s=location.pathname.split('/');s.pop();var r=null,i;"
+    "for(i=1;i<s.length&&r===null;i++){if(d.top.indexOf(s[i])>=0){r=s.slice(0,i).join('/')+'/';}}"
+    "for(i=s.length-1;i>=1&&r===null;i--){if(d.versions.indexOf(s[i])>=0){r=s.slice(0,i+1).join('/')+'/';}}"
+    "if(r===null){r=s.join('/')+'/';}")
+FIX_FRAGMENTS = (
+    "document.addEventListener('DOMContentLoaded',function(){var here=location.href.split('#')[0];"
+    "document.querySelectorAll('a[href^=\"#\"]').forEach(function(a){a.href=here+a.getAttribute('href');});});")
+
+
+def notfound_shell(page: str, data: dict, heading: str) -> str:
+    """The rendered 404 page as a shell that writes it back behind a <base> at the site root.
+
+    The page itself travels as a JavaScript string, so the browser's preload scanner sees
+    no relative URL before the <base> exists (it would fetch every stylesheet from the
+    requested folder and log each 404).
+    """
+    html_tag = re.search(r"<html\b[^>]*>", page).group(0)
+    head = page[page.index("<head>") + len("<head>"):page.index("</head>")]
+    head = re.sub(r"<meta charset=[^>]*>", "", head, count=1)
+    title = re.search(r"<title>(.*?)</title>", head, re.S).group(1)
+    body = page[page.index("<body"):page.rindex("</body>") + len("</body>")]
+    rest = json.dumps(head + "</head>\n" + body).replace("</", "<\\/")
     return (
-        "<script>(function(){var d=" + data + ";"
-        "var s=location.pathname.split('/');s.pop();var r=null,i;"
-        "for(i=1;i<s.length&&r===null;i++){if(d.top.indexOf(s[i])>=0){r=s.slice(0,i).join('/')+'/';}}"
-        "for(i=s.length-1;i>=1&&r===null;i--){if(d.versions.indexOf(s[i])>=0){r=s.slice(0,i+1).join('/')+'/';}}"
-        "if(r===null){r=s.join('/')+'/';}"
-        "var b=document.createElement('base');b.href=location.origin+r;document.head.appendChild(b);"
-        "document.addEventListener('DOMContentLoaded',function(){var here=location.href.split('#')[0];"
-        "document.querySelectorAll('a[href^=\"#\"]').forEach(function(a){a.href=here+a.getAttribute('href');});});"
-        "})();</script>\n")
+        f"<!DOCTYPE html>\n{html_tag}\n<head>\n<meta charset=\"utf-8\">\n{SHELL_MARK}\n<title>{title}</title>\n"
+        f"<script>(function(){{var d={json.dumps(data, sort_keys=True)};{ROOT_FINDER}"
+        f"document.write('<base href=\"'+location.origin+r+'\">'+{rest});{FIX_FRAGMENTS}}})();</script>\n"
+        f"</head>\n<body>\n<noscript><h1>{html.escape(heading)}</h1><p>There is no page at this address. "
+        f"<a href=\"index.html\">The book's home page</a></p></noscript>\n</body>\n</html>\n")
+
+
+def write_notfound(app: Sphinx, exception: Exception | None) -> None:
+    """build-finished: turn the rendered 404 page into its shell (written only when changed)."""
+    cfg = read(app.config, SiteFixSettings)
+    if exception is not None or app.builder.name != "html" or not cfg.notfound_page:
+        return
+    path = Path(app.outdir) / f"{cfg.notfound_page}.html"
+    if not path.is_file():
+        return
+    page = path.read_text(encoding="utf-8")
+    if SHELL_MARK in page:
+        return
+    data = {"top": top_level_names(app), "versions": version_names(app)}
+    write_if_changed(path, notfound_shell(page, data, cfg.notfound_title))
 
 
 def notfound_body(title: str) -> str:
@@ -180,7 +222,8 @@ def collect_pages(app: Sphinx):
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, SiteFixSettings)
     app.connect("config-inited", configure, priority=850)
-    app.connect("builder-inited", add_css)
+    app.connect("builder-inited", add_assets)
     app.connect("html-page-context", fix_page, priority=900)
     app.connect("html-collect-pages", collect_pages)
+    app.connect("build-finished", write_notfound)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

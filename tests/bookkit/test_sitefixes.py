@@ -22,6 +22,10 @@ def test_icon_only_sidebar_toggles_are_named_after_their_section():
     out = sitefixes.label_toggles(SIDEBAR)
     assert '<summary aria-label="Show pages under Guides &amp; How-tos">' in out
     assert sitefixes.label_toggles(out) == out  # idempotent: already-labelled summaries are left alone
+    current = ('<li class="toctree-l1"><a class="reference internal" href="a.html">Leaf</a></li>'
+               + SIDEBAR.replace('class="reference internal"', 'class="current reference internal"'))
+    out = sitefixes.label_toggles(current)
+    assert '<summary aria-label="Show pages under Guides &amp; How-tos">' in out and "Leaf" not in out.split("<summary")[1]
 
 
 def test_repeated_inline_scripts_are_written_once():
@@ -70,16 +74,26 @@ def test_theme_buttons_have_names_that_match_what_they_show(site):
     assert '<html lang="en" data-content_root="../" data-theme="auto">' in page.replace("  ", " ")
 
 
-def test_404_page_is_at_the_root_with_relative_urls_and_a_base_script_first(site):
+def test_404_page_is_a_shell_that_writes_the_styled_page_behind_a_base(site):
     page = (site / "404.html").read_text()
-    assert "<h1>Page not found</h1>" in page
-    head = page[page.index("<head>"):page.index("</head>")]
-    assert head.index("document.createElement('base')") < head.index("<link rel=\"stylesheet\"")
-    urls = re.findall(r'(?:href|src)="([^"]+)"', page)
+    assert sitefixes.SHELL_MARK in page and "<title>Page not found" in page
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    assert "<link" not in markup and " src=" not in markup  # nothing for the preload scanner to fetch early
+    written = json.loads(re.search(r"\+(\".*\")\);document\.addEventListener", page).group(1))  # "<\/" is "</"
+    assert "<h1>Page not found</h1>" in written and "pydata-sphinx-theme.css" in written
+    urls = re.findall(r'(?:href|src)="([^"]+)"', written)
     local = [u for u in urls if not u.startswith(("http:", "https:", "#", "data:", "mailto:"))]
     assert local and all(not u.startswith(("/", "..")) for u in local), local
     data = json.loads(re.search(r"var d=(\{.*?\});", page).group(1))
     assert "guides" in data["top"] and "_static" in data["top"] and data["versions"] == ["0.7.0"]
+    assert '<noscript><h1>Page not found</h1>' in page and 'href="index.html"' in page.split("</script>")[-1]
+
+
+def test_myst_nb_hidden_cell_toggles_keep_their_visible_name():
+    context = {"body": '<details class="hide above-input"><summary aria-label="Toggle hidden content">'
+                       '<span class="collapsed">Show code cell source</span></summary></details>'}
+    sitefixes.fix_page(None, "nb", "page.html", context, None)
+    assert '<summary><span class="collapsed">Show code cell source' in context["body"]
 
 
 @pytest.mark.parametrize("path, root", [
@@ -95,9 +109,8 @@ def test_base_script_finds_the_site_root_in_the_requested_path(site, path, root)
     if not node:
         pytest.skip("node is not installed (needed to run the 404 page's script)")
     script = re.search(r"<script>(\(function\(\)\{var d=.*?)</script>", (site / "404.html").read_text(), re.S).group(1)
-    harness = ("const base = {}; global.location = {pathname: %s, origin: 'http://h', href: 'http://h' + %s};"
-               "global.document = {head: {appendChild: b => Object.assign(base, b)}, createElement: () => ({}),"
-               "addEventListener: () => {}, querySelectorAll: () => []};" % (json.dumps(path), json.dumps(path))
-               + script + "\nconsole.log(base.href);")
+    harness = ("let written = ''; global.location = {pathname: %s, origin: 'http://h', href: 'http://h' + %s};"
+               "global.document = {write: s => { written += s; }, addEventListener: () => {}};"
+               % (json.dumps(path), json.dumps(path)) + script + "\nconsole.log(written.match(/^<base href=\"([^\"]*)\">/)[1]);")
     out = subprocess.run([node, "-e", harness], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "http://h" + root

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 LINK_ATTRS = {"href", "src", "srcset", "poster", "data"}
 SKIP_SCHEMES = ("http:", "https:", "mailto:", "data:", "javascript:", "tel:", "ftp:", "blob:")
