@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebook names (default: all, in book order)")
     parser.add_argument("--warm", action="store_true", help="reuse the default rl_lab model cache")
-    parser.add_argument("--timeout", type=int, default=240, help="per-cell timeout in seconds")
+    parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (the book's execute.timeout)")
     args = parser.parse_args(argv)
     os.environ["RL_LAB_PROFILE"] = "smoke"
     os.environ.setdefault("OMP_NUM_THREADS", "1")

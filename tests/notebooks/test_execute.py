@@ -16,11 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "book" / "notebooks").glob("*.ipynb"))
-CELL_TIMEOUT_S = 240  # the book's execute.timeout in book/_config.yml
+CELL_TIMEOUT_S = int(yaml.safe_load((REPO / "book" / "_config.yml").read_text())["execute"]["timeout"])
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 pytestmark = pytest.mark.slow
