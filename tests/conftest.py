@@ -1,22 +1,12 @@
-"""Shared fixtures: repository paths, the built site, and tiny Jupyter Books in tmp_path."""
+"""Shared fixtures: the built site and tiny Jupyter Books in tmp_path (helpers live in bookhelpers.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
-
-
-def built_html() -> Path:
-    """The built site that `make book` produced (or BOOK_HTML)."""
-    return Path(os.environ.get("BOOK_HTML", BOOK / "_build" / "html"))
+from bookhelpers import TinyBook, built_html
 
 
 @pytest.fixture(scope="session")
@@ -25,53 +15,6 @@ def site() -> Path:
     if not (html / "index.html").exists():
         pytest.skip(f"no built site at {html}: run `make book` (or set BOOK_HTML)")
     return html
-
-
-FRONT = """---
-description: A page used by the test suite to check the build.
-categories: [testing]
-tags: [fixture]
-personas: [contributor-focused]
-difficulty: beginner
-content_type: {content_type}
-modality: universal
----
-"""
-
-
-class TinyBook:
-    """A throw-away Jupyter Book in tmp_path built with the documented strict command."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.write("_config.yml", f"""
-            title: Tiny
-            only_build_toc_files: true
-            exclude_patterns: [_build]
-            execute:
-              execute_notebooks: "off"
-            sphinx:
-              extra_extensions: [bookkit.frontmatter, bookkit.tocguard, bookkit.cards]
-              config:
-                nitpicky: true
-                html_theme_options:
-                  repository_provider: github
-            """)
-
-    def write(self, rel: str, text: str) -> Path:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    def page(self, rel: str, body: str, content_type: str = "guide", front: str | None = None) -> Path:
-        head = FRONT.format(content_type=content_type) if front is None else front
-        return self.write(rel, head + "\n" + textwrap.dedent(body).lstrip("\n"))
-
-    def build(self) -> subprocess.CompletedProcess:
-        exe = Path(sys.executable).with_name("jupyter-book")
-        return subprocess.run([str(exe), "build", str(self.root), "-W", "-n", "--keep-going"],
-                              capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

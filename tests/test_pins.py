@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from bookkit.envfile import pins, render
-from conftest import ROOT
+from bookhelpers import ROOT
 
 
 def test_environment_yml_is_generated_from_pyproject():

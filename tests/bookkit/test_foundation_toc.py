@@ -6,28 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from bookhelpers import BOOK, PARTS, entries, toc
 from bookkit.pages import SOURCE_SUFFIXES
-from conftest import BOOK
-
-PARTS = [("About", "about"), ("Get Started", "get-started"), ("Learning Resources", "learning-resources"),
-         ("Guides", "guides"), ("Advanced", "advanced"), ("Core Design", "core-design"),
-         ("API Reference", "api"), ("References", "references")]
-
-
-def toc() -> dict:
-    return yaml.safe_load((BOOK / "_toc.yml").read_text())
-
-
-def entries(node) -> list[str]:
-    """Every `file:` in a toc subtree, depth first."""
-    found = []
-    if isinstance(node, dict):
-        if "file" in node:
-            found.append(node["file"])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []):
-                found += entries(child)
-    return found
 
 
 def test_eight_parts_in_order_with_captions_and_folders():

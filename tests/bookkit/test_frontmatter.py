@@ -8,8 +8,7 @@ import pytest
 
 from bookkit.frontmatter import problems
 from bookkit.pages import FrontMatterError, parse_markdown, parse_notebook, read_front_matter
-from conftest import BOOK
-from test_foundation_toc import entries, toc
+from bookhelpers import BOOK, entries, toc
 
 
 def real_pages() -> list[Path]:

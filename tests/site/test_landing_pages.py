@@ -6,8 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from bookkit.pages import read_front_matter, source_of
-from conftest import BOOK
-from test_foundation_toc import PARTS, toc
+from bookhelpers import BOOK, PARTS, toc
 
 
 def children(docname: str) -> list[str]:

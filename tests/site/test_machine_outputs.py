@@ -50,7 +50,7 @@ def test_every_html_page_has_a_record(site, index):
 
 
 def test_no_absolute_paths(site, index):
-    from conftest import ROOT
+    from bookhelpers import ROOT
     machine = [str(ROOT), str(site.resolve().parent.parent)]  # the checkout and the build folder
     for name in ["index.json", "llms.txt", "llms-full.txt"] + [p["json"] for p in index["pages"]]:
         text = (site / name).read_text(encoding="utf-8")
@@ -81,7 +81,7 @@ def test_gated_pages_are_absent(site, index):
     audience = index["audience"]
     from bookkit.conditions import allows
     from bookkit.pages import read_front_matter, source_of
-    from conftest import BOOK
+    from bookhelpers import BOOK
     for summary in index["pages"]:
         path = source_of(BOOK, summary["id"])
         condition = read_front_matter(path).data.get("only") if path else None
