@@ -53,6 +53,7 @@ CSS = "bookkit-sitefixes.css"
 JS = "bookkit-sitefixes.js"
 FAVICON = "bookkit-favicon.svg"
 HIDDEN_TOGGLE = '<summary aria-label="Toggle hidden content">'
+ROOT_TOKEN = "@bookkit-site-root@"
 SHELL_MARK = '<meta name="generator" content="bookkit.sitefixes 404">'
 ASSET_DIRS = ("_static", "_images", "_sources", "_downloads", "_widgets", "pagefind")
 
@@ -172,11 +173,15 @@ def notfound_shell(page: str, data: dict, heading: str) -> str:
     head = re.sub(r"<meta charset=[^>]*>", "", head, count=1)
     title = re.search(r"<title>(.*?)</title>", head, re.S).group(1)
     body = page[page.index("<body"):page.rindex("</body>") + len("</body>")]
+    # the theme fetches the switcher file relative to the page's address: make it root-absolute
+    head = re.sub(r"(theme_switcher_json_url = ')(?![a-z]+:|/)", r"\g<1>" + ROOT_TOKEN, head)
     rest = json.dumps(head + "</head>\n" + body).replace("</", "<\\/")
     return (
         f"<!DOCTYPE html>\n{html_tag}\n<head>\n<meta charset=\"utf-8\">\n{SHELL_MARK}\n<title>{title}</title>\n"
         f"<script>(function(){{var d={json.dumps(data, sort_keys=True)};{ROOT_FINDER}"
-        f"document.write('<base href=\"'+location.origin+r+'\">'+{rest});{FIX_FRAGMENTS}}})();</script>\n"
+        f"document.documentElement.setAttribute('data-content_root',r);"
+        f"document.write('<base href=\"'+location.origin+r+'\">'+{rest}.split('{ROOT_TOKEN}').join(r));"
+        f"{FIX_FRAGMENTS}}})();</script>\n"
         f"</head>\n<body>\n<noscript><h1>{html.escape(heading)}</h1><p>There is no page at this address. "
         f"<a href=\"index.html\">The book's home page</a></p></noscript>\n</body>\n</html>\n")
 

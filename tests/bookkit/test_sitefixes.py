@@ -79,7 +79,8 @@ def test_404_page_is_a_shell_that_writes_the_styled_page_behind_a_base(site):
     assert sitefixes.SHELL_MARK in page and "<title>Page not found" in page
     markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
     assert "<link" not in markup and " src=" not in markup  # nothing for the preload scanner to fetch early
-    written = json.loads(re.search(r"\+(\".*\")\);document\.addEventListener", page).group(1))  # "<\/" is "</"
+    written = json.loads(re.search(r"\+(\".*\")\.split\(", page).group(1))  # "<\/" is "</"
+    assert f"theme_switcher_json_url = '{sitefixes.ROOT_TOKEN}versions1.json'" in written
     assert "<h1>Page not found</h1>" in written and "pydata-sphinx-theme.css" in written
     urls = re.findall(r'(?:href|src)="([^"]+)"', written)
     local = [u for u in urls if not u.startswith(("http:", "https:", "#", "data:", "mailto:"))]
@@ -110,7 +111,8 @@ def test_base_script_finds_the_site_root_in_the_requested_path(site, path, root)
         pytest.skip("node is not installed (needed to run the 404 page's script)")
     script = re.search(r"<script>(\(function\(\)\{var d=.*?)</script>", (site / "404.html").read_text(), re.S).group(1)
     harness = ("let written = ''; global.location = {pathname: %s, origin: 'http://h', href: 'http://h' + %s};"
-               "global.document = {write: s => { written += s; }, addEventListener: () => {}};"
-               % (json.dumps(path), json.dumps(path)) + script + "\nconsole.log(written.match(/^<base href=\"([^\"]*)\">/)[1]);")
+               "global.document = {write: s => { written += s; }, addEventListener: () => {},"
+               "documentElement: {setAttribute: (k, v) => { written += k + '=' + v; }}};"
+               % (json.dumps(path), json.dumps(path)) + script + "\nconsole.log(written.match(/^data-content_root=([^<]*)<base href=\"http:\\/\\/h([^\"]*)\">/).slice(1).join(' '));")
     out = subprocess.run([node, "-e", harness], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "http://h" + root
+    assert out == f"{root} {root}"  # the content root and the <base>
