@@ -18,6 +18,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.nodes import make_refnode
 
 
 def page_package(app: Sphinx, docname: str) -> str | None:
@@ -40,11 +41,12 @@ def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, con
     package = page_package(app, node.get("refdoc", ""))
     if package is None:
         return None
-    if node.get("reftype") != "obj":  # an annotation naming a type alias (documented as data)
-        found = env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", node["reftarget"],
-                                                  node, contnode)
-        if found is not None:
-            return found
+    if node.get("reftype") == "class":  # an annotation naming a type alias (documented as data)
+        matches = env.get_domain("py").find_obj(env, node.get("py:module"), node.get("py:class"),
+                                                node["reftarget"], "data", 1 if node.get("refspecific") else 0)
+        if len(matches) == 1:
+            name, obj = matches[0]
+            return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
     if not documented[package]["strict"] or root not in documented:
         return contnode
     return None

@@ -344,3 +344,15 @@ def test_shared_entries_and_trailing_notes_stay_parameters():
     assert ":param name: The method." in text
     assert r":param \*args: Passed on." in text and r":param \*\*kwargs: Passed on." in text
     assert "name is looked up on each worker." in text and ":Args:" not in text
+
+
+@pytest.mark.slow
+def test_builtin_names_in_annotations_do_not_match_methods_elsewhere(tmp_path: Path):
+    """``slice`` in a signature is the builtin, not one of several ``.slice`` methods (no ambiguity warning)."""
+    LAB_EXTRA = {"slicing.py": '"""Slices."""\n\nclass A:\n    """A."""\n\n    def slice(self):\n        """Cut."""\n\n'
+                               'class B:\n    """B."""\n\n    def slice(self):\n        """Cut."""\n\n'
+                               'def cut(s: list[tuple[int, slice]]) -> list[tuple[dict[str, int], slice]]:\n    """Return ``s``."""\n    return s\n'}
+    book = make_book(tmp_path)
+    write_tree(tmp_path / "src" / "fakelab", LAB_EXTRA)
+    result = build(book, tmp_path / "out")
+    assert result.returncode == 0 and "WARNING" not in log(result), log(result)
