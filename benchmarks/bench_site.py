@@ -189,13 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         costs = browser_costs(html) if (html / "index.html").is_file() else {}
 
         print("\nNeMo RL Book: builds (jupyter-book build book/ -W -n --keep-going)")
-        print(f"| {'step':<54} | {'seconds':>8} | {'peak RSS':>9} | {'exit':>4} |")
-        print(f"|{'-' * 56}|{'-' * 10}|{'-' * 11}|{'-' * 6}|")
+        print(f"| {'step':<58} | {'seconds':>8} | {'peak RSS':>9} | {'exit':>4} |")
+        print(f"|{'-' * 60}|{'-' * 10}|{'-' * 11}|{'-' * 6}|")
         for label, r in rows:
             if "skipped" in r:
-                print(f"| {label:<54} | {'skipped':>8} | {'':>9} | {'':>4} |  ({r['skipped']})")
+                print(f"| {label:<58} | {'skipped':>8} | {'':>9} | {'':>4} |  ({r['skipped']})")
             else:
-                print(f"| {label:<54} | {r['seconds']:8.1f} | {r['rss_mb']:6.0f} MB | {r['rc']:>4} |")
+                print(f"| {label:<58} | {r['seconds']:8.1f} | {r['rss_mb']:6.0f} MB | {r['rc']:>4} |")
         last = rows[-1][1]
         print("\nNeMo RL Book: output and delivery")
         print(f"| pages (HTML, excluding assets)            | {pages(html):>12} |")
