@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "refcheck": ("bookkit.refcheck_scan", "check pages' NeMo RL names, paths and config keys without a build"),
     "build": ("bookkit.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
     "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
+    "report": ("bookkit.report", "pages per section, front-matter completeness and words per page"),
     "notebooks": ("bookkit.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
 }
 
