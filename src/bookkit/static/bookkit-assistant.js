@@ -6,7 +6,7 @@
 (() => {
   "use strict";
   const CFG = window.BOOKKIT_ASSISTANT || {};
-  const ROOT = new URL(document.documentElement.dataset.content_root || "./", location.href);
+  const ROOT = new URL(document.documentElement.dataset.content_root || "./", document.baseURI);
   const KEY = "bookkit-assistant-key";
   let core = null, index = null, dialog, form, question, answerBox, keyInput;
 

@@ -4,7 +4,7 @@
  * facets (section, persona, difficulty, content type, modality) come from front matter. */
 (() => {
   "use strict";
-  const ROOT = new URL(document.documentElement.dataset.content_root || "./", location.href);
+  const ROOT = new URL(document.documentElement.dataset.content_root || "./", document.baseURI);
   const BUNDLE = (window.BOOKKIT_SEARCH && window.BOOKKIT_SEARCH.bundle) || "pagefind/";
   const FACETS = [["section", "Section"], ["type", "Content type"], ["difficulty", "Difficulty"],
     ["persona", "Persona"], ["modality", "Modality"]];

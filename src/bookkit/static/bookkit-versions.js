@@ -3,7 +3,7 @@
 (() => {
   "use strict";
   const CFG = window.BOOKKIT_VERSIONS || {};
-  const ROOT = new URL(document.documentElement.dataset.content_root || "./", location.href);
+  const ROOT = new URL(document.documentElement.dataset.content_root || "./", document.baseURI);
   const page = location.href.startsWith(ROOT.href) ? location.href.slice(ROOT.href.length).split("#")[0] : "";
   const fix = (a) => {
     const raw = a.getAttribute("href");
