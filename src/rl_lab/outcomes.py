@@ -54,6 +54,18 @@ def _profile() -> str:
     return "full" if torch is not None and torch.cuda.is_available() else "smoke"
 
 
+class OutcomesFile(type(Path())):
+    """The path of a written outcomes file.
+
+    It behaves like any :class:`pathlib.Path`; only its ``repr`` differs: a notebook
+    cell that ends with ``record_outcomes(...)`` shows the file name, not an absolute
+    path of the machine that ran it (which would leak into the published page).
+    """
+
+    def __repr__(self) -> str:
+        return f"OutcomesFile({self.name!r})"
+
+
 def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
                     directory: str | os.PathLike | None = None) -> Path:
     """Writes a notebook's key numbers to ``<outcomes dir>/<notebook>.json``.
@@ -110,4 +122,4 @@ def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
-    return path
+    return OutcomesFile(path)

@@ -67,3 +67,11 @@ def test_tensor_like_scalars_are_unwrapped(tmp_path):
 
     data = json.loads(record_outcomes({"loss": Scalar()}, "x", tmp_path).read_text())
     assert data["outcomes"] == {"loss": 0.25}
+
+
+def test_shown_path_names_only_the_file(tmp_path):
+    # A notebook cell ending in record_outcomes(...) displays this repr on the published
+    # page: it must not carry the absolute path of the machine that ran the notebook.
+    path = record_outcomes({"reward": 0.5}, "shown", tmp_path)
+    assert repr(path) == "OutcomesFile('shown.json')" and str(tmp_path) not in repr(path)
+    assert path.is_file() and path == tmp_path / "shown.json"
