@@ -15,8 +15,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
+from bookhelpers import entries, toc
 from bookkit.pages import read_front_matter
 from bookkit.refcheck_scan import Index, scan
 
@@ -37,20 +37,7 @@ def _rel(page: Path) -> str:
 
 
 def _toc_files() -> set[str]:
-    found: set[str] = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.add(str(node["file"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((BOOK / "_toc.yml").read_text()))
-    return found
+    return set(entries(toc()))
 
 
 def test_parts_have_pages():
