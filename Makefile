@@ -2,6 +2,7 @@
 #   make book   - build the book (creates .venv and installs what it needs if missing)
 #   make test   - build the book if needed, then run the whole test suite
 #   make serve  - preview the built site on http://127.0.0.1:8000
+#   make fresh-check - the two commands above in a fresh clone with an empty model cache (.ci/fresh-clone)
 # See BUILD_INSTRUCTIONS.md for profiles, audiences, caching and troubleshooting.
 
 PYTHON ?= python3.11
@@ -73,3 +74,10 @@ notebooks-full: setup
 .PHONY: browser-deps
 browser-deps: node_modules/.installed
 	@if [ ! -x /usr/bin/chromium ]; then if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends chromium; else echo "error: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium'"; exit 1; fi; fi
+
+# make fresh-check - `make book` and `make test` in a fresh clone of HEAD with an empty rl_lab model
+# cache and no book/_build (.ci/fresh-clone); ARGS passes numerics, e.g.
+# ARGS="ATEN_CPU_CAPABILITY=default RL_LAB_THREADS=2 OMP_NUM_THREADS=2".
+.PHONY: fresh-check
+fresh-check:
+	.ci/fresh-clone $(ARGS)

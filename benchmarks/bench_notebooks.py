@@ -31,6 +31,9 @@ import nbformat
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from bookkit.execstamp import hermetic_kernels  # noqa: E402
 NB_DIR = REPO / "book" / "notebooks"
 ORDER = ["sft-quickstart", "sft-openmathinstruct2", "evaluation", "dpo", "grpo-math", "grpo-deepscaler",
          "grpo-sliding-puzzle", "custom-environments", "custom-loss-functions", "distributed-training-scaling"]
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-notebooks-") as tmp:
         if not args.warm:
             os.environ["RL_LAB_CACHE"] = str(Path(tmp) / "cache")
+        hermetic_kernels(Path(tmp) / ".ipython")  # the book build's kernel set-up (no TCP warning per kernel)
         outcomes = Path(tmp) / "outcomes"
         os.environ["RL_LAB_OUTCOMES_DIR"] = str(outcomes)
         for path in ordered(args.notebooks):

@@ -3,6 +3,7 @@ and the cheap local commands they run pass here."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -174,3 +175,43 @@ def test_gpu_workflow_documents_its_runner_and_runs_make_notebooks_full():
     assert upload["with"]["path"] == "book/_build/executed-full"
     pin = re.search(r'"(torch==[^"]+)"', (ROOT / "pyproject.toml").read_text())
     assert pin, "the CUDA install step reads the torch pin from pyproject.toml"
+
+
+def test_pr_workflow_runs_the_fresh_clone_check_under_other_numerics():
+    job = load(WORKFLOWS / "pr.yml")["jobs"]["fresh-clone"]
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert ".ci/fresh-clone ${{ matrix.numerics }}" in runs
+    numerics = " ".join(job["strategy"]["matrix"]["numerics"])
+    assert "ATEN_CPU_CAPABILITY=default" in numerics and "RL_LAB_THREADS=2" in numerics
+
+
+def test_fresh_clone_runs_both_commands_in_a_clean_clone_with_an_empty_cache(tmp_path):
+    # A stand-in `make` records where and how it ran; the real commands take many minutes.
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "make.log"
+    (fake / "make").write_text(
+        "#!/usr/bin/env bash\n"
+        f"echo \"$1 cwd=$PWD head=$(git rev-parse HEAD) cache=$RL_LAB_CACHE "
+        f"cache_files=$(ls -A \"$RL_LAB_CACHE\" | wc -l) build=$(test -e book/_build && echo yes || echo no) "
+        f"cap=$ATEN_CPU_CAPABILITY threads=$RL_LAB_THREADS\" >> {log}\n")
+    (fake / "make").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
+    env.pop("ATEN_CPU_CAPABILITY", None)
+    out = subprocess.run([str(ROOT / ".ci" / "fresh-clone"), "ATEN_CPU_CAPABILITY=default", "RL_LAB_THREADS=2"],
+                         env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["book", "test"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    for line in lines:
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        assert fields["head"] == head and fields["cwd"] != str(ROOT) and fields["cwd"].startswith(str(tmp_path))
+        assert fields["cache"].startswith(str(tmp_path)) and fields["build"] == "no"
+        assert fields["cap"] == "default" and fields["threads"] == "2"
+    assert lines[0].split("cache_files=")[1].startswith("0"), "the model cache starts empty"
+    assert not list(tmp_path.glob("nemo-rl-book-fresh.*")), "the clone is removed afterwards"
+    bad = subprocess.run([str(ROOT / ".ci" / "fresh-clone"), "oops"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "VAR=value" in bad.stderr

@@ -208,12 +208,37 @@ def start(app: Sphinx) -> None:
         app.env.bookkit_execstamps = {}
     app.bookkit_build_started = time.time()
     out = Path(app.outdir)
-    os.environ.setdefault(OUTCOMES_ENV, str((out.parent if out.parent.name == "_build" else out) / "outcomes"))
+    build = out.parent if out.parent.name == "_build" else out
+    os.environ.setdefault(OUTCOMES_ENV, str(build / "outcomes"))
+    hermetic_kernels(build / ".ipython")
     path = sidecar_path(app)
     try:
         app.bookkit_execstamp_sidecar = json.loads(path.read_text("utf-8")) if path and path.is_file() else {}
     except (OSError, ValueError):
         app.bookkit_execstamp_sidecar = {}
+
+
+KERNEL_CONFIG = {"IPKernelApp": {"log_level": "ERROR"}}
+
+
+def hermetic_kernels(ipython_dir: Path) -> None:
+    """Points the kernels this build starts at an IPython folder of the build's own.
+
+    Why: (1) a maintainer's ``~/.ipython`` startup files and settings must not change
+    what a published page shows, so the build's kernels get a clean profile; (2) its
+    kernel configuration raises ipykernel's log level to ERROR, which removes the one
+    warning every kernel prints, "Kernel is running over TCP without encryption". That
+    warning does not apply here: the kernels listen on 127.0.0.1 only, live only while
+    the build runs, and jupyter-cache (MyST-NB's executor) offers no setting to choose
+    the IPC transport instead. Kernel errors still reach the build log.
+    """
+    profile = ipython_dir / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    config = profile / "ipython_kernel_config.json"
+    text = json.dumps(KERNEL_CONFIG, indent=1) + "\n"
+    if not config.is_file() or config.read_text("utf-8") != text:
+        config.write_text(text, "utf-8")
+    os.environ["IPYTHONDIR"] = str(ipython_dir)
 
 
 def name_kernel(app: Sphinx, docname: str, source: list[str]) -> None:

@@ -24,7 +24,7 @@ import re
 import time
 from pathlib import Path
 
-from bookkit.execstamp import NOTEBOOK_ENV, OUTCOMES_ENV, PROFILE_ENV, format_runtime, probe
+from bookkit.execstamp import NOTEBOOK_ENV, OUTCOMES_ENV, PROFILE_ENV, format_runtime, hermetic_kernels, probe
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SKIP_PARTS = {"_build", ".ipynb_checkpoints", "_templates", "_data"}
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"bookkit notebooks: no notebooks under {book}")
         return 0
+    hermetic_kernels(out / ".ipython")  # the same kernel set-up as the book build
     status_file = out / "status.json"
     status = json.loads(status_file.read_text("utf-8")) if status_file.is_file() else {}
     for path in paths:

@@ -52,6 +52,14 @@ class ConfigError(ValueError):
         True
     """
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show for this error: the one-line message, no traceback.
+
+        The message already names the key, where its value came from and the fix; a
+        traceback through rl_lab's loader would only bury it.
+        """
+        return [f"ConfigError: {self}"]
+
 
 # ----------------------------------------------------------------------------
 # Sections shared by several recipes (NeMo RL key names)
@@ -403,6 +411,66 @@ class TaskConfig:
     puzzle_shuffle_moves: int = 2
 
 
+TARGET_METRICS = ("sampled_accuracy", "greedy_accuracy", "legal_move_rate")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """``rl_lab.target``: train until a held-out measurement lands in ``[low, high]``.
+
+    A starting checkpoint is defined by what it must be ("right about half the
+    time"), not by how many steps it took: the number of steps that reaches a
+    given accuracy depends on the CPU's floating-point kernels, the target does
+    not. Every ``check_period`` steps the model is measured on the held-out
+    problems; training stops at the first measurement inside the band, and
+    ``sft.max_num_steps`` is the cap (reaching it first is an error).
+
+    Attributes:
+        metric: ``sampled_accuracy`` (exact match of answers sampled at
+            ``temperature``), ``greedy_accuracy`` (exact match of greedy answers)
+            or ``legal_move_rate`` (sampled answers that are a legal sliding-puzzle
+            move for the board shown; the ``puzzle_moves`` task).
+        low: Lowest accepted value (inclusive).
+        high: Highest accepted value (inclusive).
+        check_period: Training steps between two measurements.
+        temperature: Sampling temperature of the sampled metrics.
+        seed: Sampling seed, fixed so that the measurement is a function of the weights.
+
+    Raises:
+        ConfigError: For an unknown metric or a band outside ``0 <= low <= high <= 1``.
+
+    Examples:
+        >>> TargetConfig("sampled_accuracy", 0.4, 0.5).check_period
+        25
+    """
+
+    metric: str = "sampled_accuracy"
+    low: float = 0.0
+    high: float = 1.0
+    check_period: int = 25
+    temperature: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.metric not in TARGET_METRICS:
+            close = difflib.get_close_matches(self.metric, TARGET_METRICS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"rl_lab.target.metric={self.metric!r} is not one of {list(TARGET_METRICS)}{hint}")
+        if not 0.0 <= self.low <= self.high <= 1.0:
+            raise ConfigError(f"rl_lab.target needs 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
+        if self.check_period < 1:
+            raise ConfigError(f"rl_lab.target.check_period must be >= 1, got {self.check_period}")
+
+    def contains(self, value: float) -> bool:
+        """Whether a measured value lies in the band.
+
+        Examples:
+            >>> TargetConfig(low=0.4, high=0.5).contains(0.45), TargetConfig(low=0.4, high=0.5).contains(0.39)
+            (True, False)
+        """
+        return self.low <= value <= self.high
+
+
 @dataclass(frozen=True)
 class RlLabSection:
     """``rl_lab``: everything that is rl_lab-only, kept apart from NeMo RL keys.
@@ -413,8 +481,8 @@ class RlLabSection:
         init_checkpoint: Name of a cached starting checkpoint (see
             ``rl_lab.model_cache``) or None for a fresh random model.
         progress: Show tqdm progress bars.
-        stop_at_val_accuracy: Stop training once validation accuracy reaches
-            this value (used to make the "50%" starting checkpoint).
+        target: Train until a held-out measurement enters a band (SFT only;
+            used by the cached starting checkpoints, see :class:`TargetConfig`).
         eval_max_new_tokens: Generation budget when scoring held-out problems.
 
     Examples:
@@ -426,7 +494,7 @@ class RlLabSection:
     nemo_rl_counterpart: str = ""
     init_checkpoint: Union[str, None] = None
     progress: bool = True
-    stop_at_val_accuracy: Union[float, None] = None
+    target: Union[TargetConfig, None] = None
     eval_max_new_tokens: int = 6
     model: ModelSizeConfig = field(default_factory=ModelSizeConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
@@ -637,7 +705,10 @@ class _Builder:
                 hint = f"; did you mean {close[0]}?" if close else ""
                 raise ConfigError(f"unknown config key {path} (source: {self.where(path)}){hint}")
             kwargs[key] = self.value(hints[key], value, path)
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ConfigError as err:  # a section that checks its own values (e.g. TargetConfig)
+            raise ConfigError(f"{err} (source: {self.where(prefix.rstrip('.'))})") from None
 
     def value(self, tp: Any, value: Any, path: str) -> Any:
         sub = _dataclass_in(tp)
@@ -745,7 +816,24 @@ def load_recipe(
         key, value = parse_override(text_override)
         _set_dotted(tree, key, value)
         sources[key] = source
-    return _Builder(recipe_cls, sources).build(recipe_cls, tree, "")
+    cfg = _Builder(recipe_cls, sources).build(recipe_cls, tree, "")
+    return _offset_seed(cfg, algorithm, explicit=f"{algorithm}.seed" in {parse_override(o)[0] for o in overrides})
+
+
+def _offset_seed(cfg: Any, section: str, explicit: bool) -> Any:
+    """Adds ``$RL_LAB_SEED_OFFSET`` to the algorithm section's seed (not to a seed given as an override).
+
+    The offset exists to measure how much a tutorial's result depends on its random
+    draw (``benchmarks/bench_outcome_spread.py`` runs every notebook under two seeds);
+    the task's data seed is left alone, so the held-out problems stay the same.
+    """
+    from rl_lab.profiles import seed_offset
+
+    offset = seed_offset()
+    if not offset or explicit:
+        return cfg
+    algo = getattr(cfg, section)
+    return dataclasses.replace(cfg, **{section: dataclasses.replace(algo, seed=algo.seed + offset)})
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

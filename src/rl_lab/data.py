@@ -616,8 +616,9 @@ def puzzle_moves_datum(size: int, shuffle_moves: int, max_turns: int, rng: rando
         rng: Random source.
 
     Returns:
-        A datum whose ``messages`` alternate user boards and assistant moves and
-        whose ``answer`` is the final move.
+        A datum whose ``messages`` alternate user boards and assistant moves,
+        whose ``answer`` is the final move and whose ``legal_moves`` are every
+        legal reply to the last board (what ``legal_move_rate`` checks).
 
     Examples:
         >>> d = puzzle_moves_datum(2, 1, 3, random.Random(0))
@@ -633,7 +634,7 @@ def puzzle_moves_datum(size: int, shuffle_moves: int, max_turns: int, rng: rando
         if t < turns - 1:
             messages.append({"role": "assistant", "content": move})
             board = apply_move(board, size, move)
-    return {"messages": messages, "answer": move, "task": "puzzle_moves"}
+    return {"messages": messages, "answer": move, "legal_moves": legal_moves(board, size), "task": "puzzle_moves"}
 
 
 TASKS: dict[str, Callable[..., tuple[list[Datum], list[Datum]]]] = {

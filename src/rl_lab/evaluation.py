@@ -121,6 +121,88 @@ def evaluate_accuracy(
     return {"accuracy": accuracy, f"pass@{k}": passk}
 
 
+def legal_move_rate(
+    model: torch.nn.Module,
+    tokenizer: CharTokenizer,
+    data: Sequence[Datum],
+    max_new_tokens: int = 2,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> float:
+    """Fraction of sampled answers that are a legal move for the board shown.
+
+    For the ``puzzle_moves`` task, whose datums list ``legal_moves`` for their
+    last board: it measures whether a policy has learnt the game's format, not
+    whether it solves the puzzle.
+
+    Args:
+        model: The policy.
+        tokenizer: The rl_lab tokenizer.
+        data: Datums with ``messages`` and ``legal_moves``.
+        max_new_tokens: Generation budget.
+        temperature: Sampling temperature (0: greedy).
+        seed: Sampling seed.
+
+    Returns:
+        A fraction in ``[0, 1]``.
+
+    Raises:
+        KeyError: If a datum has no ``legal_moves`` (another task).
+
+    Examples:
+        >>> from rl_lab.config import ModelSizeConfig
+        >>> from rl_lab.models import build_model
+        >>> tok = CharTokenizer()
+        >>> datum = {"messages": [{"role": "user", "content": "12|3_"}], "legal_moves": ["D", "R"]}
+        >>> 0.0 <= legal_move_rate(build_model(ModelSizeConfig(), tok.vocab_size), tok, [datum] * 4) <= 1.0
+        True
+    """
+    prompts = [tokenizer.apply_chat_template(d["messages"], tokenize=True) for d in data]
+    out = generate(model, prompts, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature,
+                   generator=torch.Generator().manual_seed(seed))
+    return sum(text.strip() in d["legal_moves"] for text, d in zip(out.texts, data)) / len(data)
+
+
+def measure_target(
+    model: torch.nn.Module, tokenizer: CharTokenizer, data: Sequence[Datum], target: Any, max_new_tokens: int
+) -> float:
+    """The value of ``rl_lab.target.metric`` for a model on held-out data.
+
+    Args:
+        model: The policy (measured in eval mode, returned in its previous mode).
+        tokenizer: The rl_lab tokenizer.
+        data: Held-out datums.
+        target: A :class:`rl_lab.config.TargetConfig`.
+        max_new_tokens: Generation budget.
+
+    Returns:
+        The measured fraction in ``[0, 1]``.
+
+    Examples:
+        >>> from rl_lab.config import ModelSizeConfig, TargetConfig
+        >>> from rl_lab.data import addition_datum
+        >>> from rl_lab.models import build_model
+        >>> tok = CharTokenizer()
+        >>> untrained = build_model(ModelSizeConfig(), tok.vocab_size)
+        >>> measure_target(untrained, tok, [addition_datum(2, 3)] * 8, TargetConfig("greedy_accuracy"), 3)
+        0.0
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        return _TARGET_MEASURES[target.metric](model, tokenizer, data, max_new_tokens, target.temperature, target.seed)
+    finally:
+        model.train(was_training)
+
+
+_TARGET_MEASURES = {
+    "greedy_accuracy": lambda m, tok, data, n, t, seed: evaluate_accuracy(m, tok, data, n)["accuracy"],
+    "sampled_accuracy": lambda m, tok, data, n, t, seed: evaluate_accuracy(
+        m, tok, data, n, temperature=t, seed=seed)["accuracy"],
+    "legal_move_rate": lambda m, tok, data, n, t, seed: legal_move_rate(m, tok, data, n, temperature=t, seed=seed),
+}
+
+
 def evaluate_recipe(
     recipe: Any = "eval_addition",
     overrides: Sequence[str] = (),

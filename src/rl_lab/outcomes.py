@@ -54,27 +54,54 @@ def _profile() -> str:
     return "full" if torch is not None and torch.cuda.is_available() else "smoke"
 
 
-class OutcomesFile(type(Path())):
-    """The path of a written outcomes file.
+def outcomes_path(notebook: str | None = None, directory: str | os.PathLike | None = None) -> Path:
+    """Where :func:`record_outcomes` writes (or wrote) a notebook's numbers.
 
-    It behaves like any :class:`pathlib.Path`; only its ``repr`` differs: a notebook
-    cell that ends with ``record_outcomes(...)`` shows the file name, not an absolute
-    path of the machine that ran it (which would leak into the published page).
+    Args:
+        notebook: Notebook name, as for :func:`record_outcomes`.
+        directory: Folder, as for :func:`record_outcomes`.
+
+    Returns:
+        ``<outcomes dir>/<notebook>.json``.
+
+    Examples:
+        >>> outcomes_path("grpo-math.ipynb", "/tmp/out").as_posix()
+        '/tmp/out/grpo-math.json'
     """
+    folder = Path(directory or os.environ.get(OUTCOMES_DIR_ENV) or _default_dir(Path.cwd()))
+    return folder / f"{_notebook_name(notebook)}.json"
 
-    def __repr__(self) -> str:
-        return f"OutcomesFile({self.name!r})"
+
+def _glue(values: Mapping[str, float]) -> None:
+    """Glues each number into the running notebook under its name (MyST-NB), without displaying it.
+
+    The page's prose then quotes the executed value, e.g. ``{glue:text}`accuracy_after:.1%```,
+    instead of a number typed by hand that a rerun on another machine could contradict.
+    Outside a Jupyter kernel, or without MyST-NB installed, nothing happens.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None or not hasattr(ipython.get_ipython(), "kernel"):
+        return
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    for key, value in values.items():
+        glue(key, value, display=False)
 
 
 def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
-                    directory: str | os.PathLike | None = None) -> Path:
-    """Writes a notebook's key numbers to ``<outcomes dir>/<notebook>.json``.
+                    directory: str | os.PathLike | None = None) -> None:
+    """Writes a notebook's key numbers to ``<outcomes dir>/<notebook>.json`` and glues them into the page.
 
     The folder is ``directory``, else ``$RL_LAB_OUTCOMES_DIR`` when set, else ``_build/outcomes`` of
-    the book containing the current directory, else ``./rl_lab_outcomes``. The
-    file holds the notebook name, the ``rl_lab`` profile (``$RL_LAB_PROFILE``,
-    else ``full`` when torch sees a GPU, else ``smoke``) and the numbers, with
-    sorted keys and no timestamp, so identical results give identical files.
+    the book containing the current directory, else ``./rl_lab_outcomes``
+    (:func:`outcomes_path` tells). The file holds the notebook name, the ``rl_lab``
+    profile (``$RL_LAB_PROFILE``, else ``full`` when torch sees a GPU, else ``smoke``)
+    and the numbers, with sorted keys and no timestamp, so identical results give
+    identical files. Inside a Jupyter kernel each number is also glued (MyST-NB) under
+    its own name, so the notebook's Markdown can quote it with ``{glue:text}`name:.1%```.
+    Nothing is returned, so a cell that ends with this call shows no output.
 
     Args:
         outcomes: Outcome name to number, for example
@@ -85,18 +112,17 @@ def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
             ``$JPY_SESSION_NAME`` (set by JupyterLab), then ``"notebook"``.
         directory: Folder to write to instead of the default described above.
 
-    Returns:
-        The path of the JSON file written.
-
     Raises:
         TypeError: If ``outcomes`` is not a mapping, a name is not a string or a
             value is not a real number.
         ValueError: If ``outcomes`` is empty or a value is NaN or infinite.
 
     Examples:
-        >>> import tempfile
-        >>> record_outcomes({"final_accuracy": 0.5}, "demo", tempfile.mkdtemp()).name
-        'demo.json'
+        >>> import json, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> record_outcomes({"final_accuracy": 0.5}, "demo", folder)
+        >>> json.loads(outcomes_path("demo", folder).read_text())["outcomes"]
+        {'final_accuracy': 0.5}
     """
     if not isinstance(outcomes, Mapping):
         raise TypeError(f"record_outcomes expects a dict of name -> number, got {type(outcomes).__name__}")
@@ -114,12 +140,10 @@ def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
         if not math.isfinite(value):
             raise ValueError(f"outcome {key!r} is {value!r}; only finite numbers can be compared")
         values[key] = value
-    name = _notebook_name(notebook)
-    folder = Path(directory or os.environ.get(OUTCOMES_DIR_ENV) or _default_dir(Path.cwd()))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    text = json.dumps({"notebook": name, "profile": _profile(), "outcomes": values}, indent=2, sort_keys=True)
+    path = outcomes_path(notebook, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"notebook": path.stem, "profile": _profile(), "outcomes": values}, indent=2, sort_keys=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
-    return OutcomesFile(path)
+    _glue(values)

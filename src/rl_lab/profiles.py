@@ -26,6 +26,7 @@ import torch
 
 PROFILE_ENV = "RL_LAB_PROFILE"
 THREADS_ENV = "RL_LAB_THREADS"
+SEED_OFFSET_ENV = "RL_LAB_SEED_OFFSET"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,28 @@ def configure_threads() -> int:
     return torch.get_num_threads()
 
 
+def seed_offset() -> int:
+    """The integer in ``RL_LAB_SEED_OFFSET`` (0 when unset), added to every recipe's training seed.
+
+    Returns:
+        The offset.
+
+    Raises:
+        ValueError: If the variable is set but not an integer.
+
+    Examples:
+        >>> import os, unittest.mock
+        >>> with unittest.mock.patch.dict(os.environ, {"RL_LAB_SEED_OFFSET": "1"}):
+        ...     seed_offset()
+        1
+    """
+    raw = os.environ.get(SEED_OFFSET_ENV, "").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_OFFSET_ENV} must be an integer, got {raw!r}") from None
+
+
 def _cpu_name() -> str:
     """Best-effort CPU model name."""
     try:
@@ -176,7 +199,9 @@ def describe_run(profile: str | None = None, echo: bool = True) -> str:
         echo: Also print the line.
 
     Returns:
-        For example ``"rl_lab profile=smoke device=cpu (Intel Xeon ...) torch=2.13.0 threads=1"``.
+        For example ``"rl_lab profile=smoke device=cpu (Intel Xeon ...) torch=2.13.0 threads=1
+        kernels=AVX2"`` (``kernels`` on the CPU: the vector instructions torch uses; a
+        ``seed_offset`` when ``RL_LAB_SEED_OFFSET`` is set).
 
     Examples:
         >>> describe_run("smoke", echo=False).startswith("rl_lab profile=smoke device=cpu")
@@ -191,6 +216,10 @@ def describe_run(profile: str | None = None, echo: bool = True) -> str:
         f"rl_lab profile={prof.name} device={prof.device} ({hw}) "
         f"torch={torch.__version__.split('+')[0]} threads={torch.get_num_threads()}"
     )
+    if prof.device == "cpu":
+        line += f" kernels={torch.backends.cpu.get_cpu_capability()}"
+    if seed_offset():
+        line += f" seed_offset={seed_offset()}"
     if echo:
         print(line)
     return line

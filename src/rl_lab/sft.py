@@ -27,12 +27,35 @@ from tqdm.auto import tqdm
 from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from rl_lab.config import SFTRecipe, load_recipe, to_dict
 from rl_lab.data import BatchedDataDict, Datum, load_task, sft_batch
-from rl_lab.evaluation import evaluate_accuracy
+from rl_lab.evaluation import evaluate_accuracy, measure_target
 from rl_lab.generation import compute_logprobs
 from rl_lab.logger import MetricLogger, TrainResult
 from rl_lab.losses import nll_loss
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
+
+
+class TargetNotReachedError(RuntimeError):
+    """SFT with ``rl_lab.target`` hit its step cap before the measurement entered the band.
+
+    The message names the metric, the band, the cap and the measurements taken,
+    and says which keys to change.
+
+    Attributes:
+        measurements: ``(step, value)`` pairs, in order.
+    """
+
+    def __init__(self, cfg: SFTRecipe, history: list[dict[str, Any]], step: int) -> None:
+        target = cfg.rl_lab.target
+        key = f"target/{target.metric}"
+        self.measurements = [(int(row["step"]), float(row[key])) for row in history if key in row]
+        shown = ", ".join(f"step {s}: {v:.3f}" for s, v in self.measurements[-6:]) or "none"
+        super().__init__(
+            f"rl_lab.target: {target.metric} never entered [{target.low}, {target.high}] within {step} steps "
+            f"(cap sft.max_num_steps={cfg.sft.max_num_steps}); last measurements: {shown}. "
+            f"Raise sft.max_num_steps, widen rl_lab.target.low/high, or change the learning rate "
+            f"(policy.optimizer.kwargs.lr)."
+        )
 
 
 def batch_indices(step: int, batch_size: int, num_items: int, seed: int, shuffle: bool) -> torch.Tensor:
@@ -146,9 +169,19 @@ def train_sft(
         callback: Called with every logged metric row (e.g. a
             :func:`rl_lab.widgets.training_dashboard` callback).
 
+    With ``rl_lab.target`` set, the model is measured every
+    ``rl_lab.target.check_period`` steps (logged as ``target/<metric>``) and
+    training stops at the first value inside the band; ``sft.max_num_steps`` is
+    then a cap.
+
     Returns:
         A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` holds the last
-        validation ``loss`` and ``accuracy``.
+        validation ``loss`` and ``accuracy`` (and, with a target, the reached
+        ``<metric>`` value and the ``steps`` taken).
+
+    Raises:
+        TargetNotReachedError: ``rl_lab.target`` is set and ``sft.max_num_steps``
+            (or the epoch limit) came first.
 
     Examples:
         >>> r = train_sft(overrides=["sft.max_num_steps=1", "sft.val_at_end=false", "logger.log_dir=null"], progress=False)
@@ -175,6 +208,7 @@ def train_sft(
         return metrics
 
     final: dict[str, float] = {}
+    target, reached = cfg.rl_lab.target, None
     if cfg.sft.val_at_start and step == 0:
         final = run_validation()
     show = cfg.rl_lab.progress if progress is None else progress
@@ -194,14 +228,21 @@ def train_sft(
         bar.set_postfix(loss=f"{metrics['loss']:.3f}")
         if cfg.sft.val_period > 0 and step % cfg.sft.val_period == 0 and step < max_steps:
             final = run_validation()
-            stop_at = cfg.rl_lab.stop_at_val_accuracy
-            if stop_at is not None and final["accuracy"] >= stop_at:
-                break
         if ckpt.enabled and step % ckpt.save_period == 0:
             _save(cfg, policy, step, logger)
+        if target is not None and step % target.check_period == 0:
+            value = measure_target(policy.model, policy.tokenizer, val, target, cfg.rl_lab.eval_max_new_tokens)
+            logger.log({target.metric: value}, step, "target")
+            if target.contains(value):
+                reached = value
+                break
     bar.close()
+    if target is not None and reached is None:
+        raise TargetNotReachedError(cfg, logger.history, step)
     if cfg.sft.val_at_end and not (final and logger.history[-1].get("step") == step and "val/accuracy" in logger.history[-1]):
         final = run_validation()
+    if reached is not None:
+        final = {**final, target.metric: reached, "steps": float(step)}
     if ckpt.enabled:
         _save(cfg, policy, step, logger)
     logger.refresh()
