@@ -215,3 +215,9 @@ def test_fresh_clone_runs_both_commands_in_a_clean_clone_with_an_empty_cache(tmp
     assert not list(tmp_path.glob("nemo-rl-book-fresh.*")), "the clone is removed afterwards"
     bad = subprocess.run([str(ROOT / ".ci" / "fresh-clone"), "oops"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "VAR=value" in bad.stderr
+
+
+def test_main_workflow_proves_rl_lab_against_the_nemo_rl_checkout():
+    build = load(WORKFLOWS / "main.yml")["jobs"]["build"]
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    assert "tests/rl_lab/test_nemo_rl_parity.py" in runs and build["env"]["NEMO_RL_SRC"].endswith("/nemo-rl")

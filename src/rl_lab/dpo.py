@@ -2,9 +2,10 @@
 
 The loop mirrors ``nemo_rl.algorithms.dpo`` in miniature: a frozen copy of the
 starting policy is the reference; its log-probs are computed once up front;
-each step pushes the policy's implicit reward ``beta * (logp - logp_ref)`` of
-the chosen reply above that of the rejected reply
-(:func:`rl_lab.losses.dpo_loss`, ``beta = dpo.reference_policy_kl_penalty``).
+each step pushes the policy's log-probability ratio ``logp - logp_ref`` of the
+chosen reply above that of the rejected reply, scaled by ``beta =
+dpo.reference_policy_kl_penalty`` inside the loss (:func:`rl_lab.losses.dpo_loss`).
+The logged rewards are the unscaled ratios, as NeMo RL logs them.
 
 Examples:
     >>> r = train_dpo(overrides=["dpo.max_num_steps=1", "dpo.val_at_start=false", "dpo.val_at_end=false",
@@ -21,14 +22,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from rl_lab.config import DPORecipe, DPOSection, load_recipe, to_dict
+from rl_lab.config import DPORecipe, DPOSection, load_recipe
 from rl_lab.data import BatchedDataDict, Datum, build_message_log, load_task, message_logs_to_batch, preference_pairs
 from rl_lab.evaluation import evaluate_accuracy
 from rl_lab.grpo import batched_logprobs
 from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.loop import Loop, MetricAccumulator, run
 from rl_lab.losses import dpo_loss
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
@@ -87,13 +87,15 @@ def add_reference_logprobs(batch: BatchedDataDict, reference: torch.nn.Module, m
     return batch
 
 
-def pair_loss(policy: Policy, batch: BatchedDataDict, dpo: DPOSection) -> tuple[torch.Tensor, dict[str, float]]:
+def pair_loss(policy: Policy, batch: BatchedDataDict, dpo: DPOSection,
+              global_valid_pairs: float | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """DPO loss of one micro-batch (chosen and rejected in one forward pass).
 
     Args:
         policy: The policy.
         batch: Pairs with reference log-probs.
         dpo: ``dpo`` section (beta and loss weights).
+        global_valid_pairs: Pairs in the whole global batch (None: this batch's).
 
     Returns:
         ``(loss, metrics)`` from :func:`rl_lab.losses.dpo_loss`.
@@ -118,14 +120,15 @@ def pair_loss(policy: Policy, batch: BatchedDataDict, dpo: DPOSection) -> tuple[
         sft_loss_weight=dpo.sft_loss_weight,
         preference_average_log_probs=dpo.preference_average_log_probs,
         sft_average_log_probs=dpo.sft_average_log_probs,
+        global_valid_pairs=global_valid_pairs,
     )
 
 
 def dpo_step(policy: Policy, batch: BatchedDataDict, cfg: DPORecipe) -> dict[str, float]:
     """One optimizer step over a global batch of pairs.
 
-    Micro-batch losses are weighted by their share of the global batch, so the
-    gradient equals that of the global-batch mean.
+    Each micro-batch's loss and metrics are divided by the global number of
+    pairs, so they add up to the global-batch mean.
 
     Args:
         policy: The policy.
@@ -133,21 +136,24 @@ def dpo_step(policy: Policy, batch: BatchedDataDict, cfg: DPORecipe) -> dict[str
         cfg: The recipe.
 
     Returns:
-        Averaged metrics plus ``grad_norm``.
+        The metrics of :func:`rl_lab.losses.dpo_loss` for the global batch, plus ``grad_norm``.
 
     Examples:
-        >>> callable(dpo_step)
-        True
+        >>> from rl_lab.data import addition_datum
+        >>> cfg = load_recipe("dpo_addition", overrides=["rl_lab.init_checkpoint=null"], profile="smoke")
+        >>> policy = build_policy(cfg)
+        >>> pairs = preference_batch(preference_pairs([addition_datum(1, 2), addition_datum(3, 4)]), policy.tokenizer)
+        >>> pairs = add_reference_logprobs(pairs, policy.model, micro_batch_size=2)
+        >>> metrics = dpo_step(policy, pairs, cfg)
+        >>> metrics["num_valid_samples"], round(metrics["preference_loss"], 4)  # policy == reference: ln 2
+        (2.0, 0.6931)
     """
-    totals: dict[str, float] = {}
+    totals = MetricAccumulator()
     for micro in batch.shard_by_batch_size(cfg.policy.train_micro_batch_size):
-        share = micro.size / batch.size
-        loss, metrics = pair_loss(policy, micro.to(policy.device), cfg.dpo)
-        (loss * share).backward()
-        for k, v in metrics.items():
-            totals[k] = totals.get(k, 0.0) + v * share
-    totals["grad_norm"] = optimizer_step(policy, cfg.policy.max_grad_norm)
-    return totals
+        loss, metrics = pair_loss(policy, micro.to(policy.device), cfg.dpo, global_valid_pairs=float(batch.size))
+        loss.backward()
+        totals.add(metrics)
+    return {**totals.result(), "grad_norm": optimizer_step(policy, cfg.policy.max_grad_norm)}
 
 
 @torch.no_grad()
@@ -187,7 +193,8 @@ def train_dpo(
     Args:
         recipe: A loaded :class:`rl_lab.config.DPORecipe` or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
-        model: Start from this model (default: ``rl_lab.init_checkpoint`` or fresh).
+        model: The model to start from (a recipe with ``rl_lab.init_checkpoint`` needs
+            one: :func:`rl_lab.run.train` passes it); None builds a fresh one.
         progress: Show a tqdm bar (None: ``rl_lab.progress``).
         live_plot: Live plot in notebooks (None: auto).
         profile: ``smoke``/``full`` (None: auto).
@@ -212,43 +219,11 @@ def train_dpo(
     train_pairs = add_reference_logprobs(preference_batch(preference_pairs(train, cfg.dpo.seed), policy.tokenizer), reference, mb)
     val_pairs = add_reference_logprobs(preference_batch(preference_pairs(val, cfg.dpo.seed + 1), policy.tokenizer), reference, mb)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy", "val/reward_margin"], callback=callback)
-    ckpt = cfg.checkpointing
-    step = 0
-    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
-        state = load_checkpoint(last, policy.model, policy.optimizer)
-        step, logger.history = state["step"], state["history"]
 
-    def run_validation() -> dict[str, float]:
-        metrics = validate_dpo(policy, val_pairs, val, cfg)
-        logger.log(metrics, step, "val")
-        return metrics
-
-    final: dict[str, float] = {}
-    if cfg.dpo.val_at_start and step == 0:
-        final = run_validation()
-    show = cfg.rl_lab.progress if progress is None else progress
-    bar = tqdm(total=cfg.dpo.max_num_steps, initial=step, desc="dpo", disable=not show)
-    while step < cfg.dpo.max_num_steps:
+    def train_step(step: int) -> dict[str, float]:
         idx = batch_indices(step, cfg.policy.train_global_batch_size, train_pairs.size, cfg.dpo.seed, cfg.data.shuffle)
-        metrics = dpo_step(policy, train_pairs.select_indices(idx), cfg)
-        step += 1
-        logger.log(metrics, step, "train")
-        bar.update(1)
-        bar.set_postfix(loss=f"{metrics['loss']:.3f}")
-        if cfg.dpo.val_period > 0 and step % cfg.dpo.val_period == 0 and step < cfg.dpo.max_num_steps:
-            final = run_validation()
-        if ckpt.enabled and step % ckpt.save_period == 0:
-            _save(cfg, policy, step, logger)
-    bar.close()
-    if cfg.dpo.val_at_end:
-        final = run_validation()
-    if ckpt.enabled:
-        _save(cfg, policy, step, logger)
-    logger.refresh()
-    return TrainResult(policy.model, logger.history, final, ckpt.checkpoint_dir if ckpt.enabled else None, time.perf_counter() - started)
+        return dpo_step(policy, train_pairs.select_indices(idx), cfg)
 
-
-def _save(cfg: Any, policy: Policy, step: int, logger: MetricLogger) -> None:
-    """Saves a resumable checkpoint (the reference is rebuilt from ``rl_lab.init_checkpoint``)."""
-    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
-    save_checkpoint(cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history})
+    # The reference is not saved: a resumed run rebuilds it from rl_lab.init_checkpoint.
+    loop = Loop("dpo", cfg.dpo, cfg.dpo.max_num_steps, train_step, lambda: validate_dpo(policy, val_pairs, val, cfg), "loss")
+    return run(cfg, policy, loop, logger, progress, started)

@@ -29,16 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
-from tqdm.auto import tqdm
 
 from rl_lab.advantages import grpo_advantages
-from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from rl_lab.config import GRPORecipe, LossFnConfig, load_recipe, to_dict
+from rl_lab.config import GRPORecipe, LossFnConfig, load_recipe
 from rl_lab.data import BatchedDataDict, Datum, build_message_log, flatten_message_log, load_task, message_logs_to_batch, sliding_puzzle_split
 from rl_lab.environments import Environment, make_environment
 from rl_lab.generation import compute_logprobs, generate
 from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.loop import Loop, MetricAccumulator, mean_over_steps, run
 from rl_lab.losses import clipped_pg_loss
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
@@ -179,8 +177,14 @@ def policy_update(
         max_grad_norm: Gradient clipping threshold.
         loss_fn: The loss (default :func:`rl_lab.losses.clipped_pg_loss`).
 
+    The loss gets NeMo RL's normalisation inputs: ``sample_mask`` (when the batch
+    has one; otherwise every sample counts), and the global numbers of valid
+    samples and tokens of the optimizer step's batch. A valid sample with no
+    trained token still counts in the sequence-level denominator.
+
     Returns:
-        One metrics dict per optimizer step.
+        One metrics dict per optimizer step: the micro-batch metrics combined by
+        :class:`rl_lab.loop.MetricAccumulator`, plus ``grad_norm``.
 
     Examples:
         >>> callable(policy_update)
@@ -188,10 +192,12 @@ def policy_update(
     """
     out = []
     for chunk in batch.shard_by_batch_size(global_batch_size):
-        mask = chunk["token_mask"]
-        # Normalise by the whole global batch so micro-batch losses add up to its mean.
-        norm = mask.sum() if loss_cfg.token_level_loss else (mask.sum(-1) > 0).sum()
-        totals: dict[str, float] = {}
+        # NeMo RL's global_valid_toks / global_valid_seqs: every micro-batch divides by the
+        # counts of the whole global batch, so losses (and metrics) add up to its mean.
+        sample_mask = chunk["sample_mask"] if "sample_mask" in chunk else torch.ones(chunk.size)
+        toks = (chunk["token_mask"] * sample_mask[:, None]).sum()
+        seqs = sample_mask.sum()
+        totals = MetricAccumulator()
         for micro in chunk.shard_by_batch_size(micro_batch_size):
             micro = micro.to(policy.device)
             logprobs = compute_logprobs(policy.model, micro["input_ids"])
@@ -202,13 +208,13 @@ def policy_update(
                 micro["token_mask"],
                 micro["reference_policy_logprobs"],
                 cfg=loss_cfg,
-                global_normalization_factor=norm,
+                sample_mask=micro["sample_mask"] if "sample_mask" in micro else None,
+                global_valid_seqs=seqs,
+                global_valid_toks=toks,
             )
             loss.backward()
-            for k, v in metrics.items():
-                totals[k] = totals.get(k, 0.0) + v
-        totals["grad_norm"] = optimizer_step(policy, max_grad_norm)
-        out.append(totals)
+            totals.add(metrics)
+        out.append({**totals.result(), "grad_norm": optimizer_step(policy, max_grad_norm)})
     return out
 
 
@@ -241,7 +247,7 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
     batch["prev_logprobs"] = batched_logprobs(policy.model, batch["input_ids"].to(policy.device), mb).cpu()
     batch["reference_policy_logprobs"] = batched_logprobs(reference, batch["input_ids"].to(policy.device), mb).cpu()
     updates = policy_update(policy, batch, cfg.loss_fn, cfg.policy.train_global_batch_size, mb, cfg.policy.max_grad_norm, loss_fn)
-    metrics = {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
+    metrics = mean_over_steps(updates)
     groups = ro.rewards.view(-1, n)
     metrics.update(
         reward_mean=ro.rewards.mean().item(),
@@ -316,7 +322,8 @@ def train_grpo(
     Args:
         recipe: A loaded :class:`rl_lab.config.GRPORecipe` or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
-        model: Start from this model (default: ``rl_lab.init_checkpoint`` or fresh).
+        model: The model to start from (a recipe with ``rl_lab.init_checkpoint`` needs
+            one: :func:`rl_lab.run.train` passes it); None builds a fresh one.
         progress: Show a tqdm bar (None: ``rl_lab.progress``).
         live_plot: Live plot in notebooks (None: auto).
         profile: ``smoke``/``full`` (None: auto).
@@ -340,48 +347,13 @@ def train_grpo(
     _, env = make_environment(cfg.env)
     train, val = grpo_data(cfg)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"], callback=callback)
-    ckpt = cfg.checkpointing
-    step = 0
-    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
-        load_model(reference, str(last.parent / "reference.safetensors"))
-        state = load_checkpoint(last, policy.model, policy.optimizer)
-        step, logger.history = state["step"], state["history"]
 
-    def run_validation() -> dict[str, float]:
-        metrics = validate_grpo(policy, val, env, cfg)
-        logger.log(metrics, step, "val")
-        return metrics
-
-    final: dict[str, float] = {}
-    if cfg.grpo.val_at_start and step == 0:
-        final = run_validation()
-    show = cfg.rl_lab.progress if progress is None else progress
-    bar = tqdm(total=cfg.grpo.max_num_steps, initial=step, desc="grpo", disable=not show)
-    while step < cfg.grpo.max_num_steps:
+    def train_step(step: int) -> dict[str, float]:
         t0 = time.perf_counter()
         idx = batch_indices(step, cfg.grpo.num_prompts_per_step, len(train), cfg.grpo.seed, cfg.data.shuffle)
         metrics = grpo_step(policy, reference, [train[i] for i in idx.tolist()], env, cfg, loss_fn)
-        metrics["step_time_s"] = time.perf_counter() - t0
-        step += 1
-        logger.log(metrics, step, "train")
-        bar.update(1)
-        bar.set_postfix(reward=f"{metrics['reward_mean']:.2f}")
-        if cfg.grpo.val_period > 0 and step % cfg.grpo.val_period == 0 and step < cfg.grpo.max_num_steps:
-            final = run_validation()
-        if ckpt.enabled and step % ckpt.save_period == 0:
-            _save(cfg, policy, reference, step, logger)
-    bar.close()
-    if cfg.grpo.val_at_end:
-        final = run_validation()
-    if ckpt.enabled:
-        _save(cfg, policy, reference, step, logger)
-    logger.refresh()
-    return TrainResult(policy.model, logger.history, final, ckpt.checkpoint_dir if ckpt.enabled else None, time.perf_counter() - started)
+        return {**metrics, "step_time_s": time.perf_counter() - t0}
 
-
-def _save(cfg: GRPORecipe, policy: Policy, reference: torch.nn.Module, step: int, logger: MetricLogger) -> None:
-    """Saves the policy checkpoint and, once, the reference weights beside it."""
-    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
-    path = save_checkpoint(cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history})
-    if not (path.parent / "reference.safetensors").exists():
-        save_model(reference, str(path.parent / "reference.safetensors"))
+    loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, env, cfg),
+                "reward_mean", extra_models={"reference": reference})
+    return run(cfg, policy, loop, logger, progress, started)

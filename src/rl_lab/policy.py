@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rl_lab.config import OptimizerConfig, PolicyConfig
+from rl_lab.config import ConfigError, OptimizerConfig, PolicyConfig
 from rl_lab.models import build_model
 from rl_lab.profiles import get_profile
 from rl_lab.tokenizer import CharTokenizer
@@ -98,11 +98,17 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
 
     Args:
         recipe: A loaded SFT/DPO/GRPO recipe.
-        model: Use this model instead of building one (e.g. a cached checkpoint).
+        model: Start from this model (e.g. a cached checkpoint); None builds a
+            fresh random one.
         profile: Profile name (None: resolve automatically).
 
     Returns:
         A :class:`Policy`.
+
+    Raises:
+        ConfigError: ``rl_lab.init_checkpoint`` names a starting model but ``model``
+            is None (building a policy never fetches or trains a checkpoint; see
+            :func:`rl_lab.run.starting_model`).
 
     Examples:
         >>> from rl_lab.config import load_recipe
@@ -121,9 +127,12 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
         return Policy(hf_model, HFTokenizer(recipe.policy.model_name), make_optimizer(hf_model, recipe.policy.optimizer), device)
     tokenizer = CharTokenizer()
     if model is None and recipe.rl_lab.init_checkpoint:
-        from rl_lab.model_cache import get_checkpoint
-
-        model = get_checkpoint(recipe.rl_lab.init_checkpoint, profile=prof.name)
+        name = recipe.rl_lab.init_checkpoint
+        raise ConfigError(
+            f"rl_lab.init_checkpoint={name!r} names a starting model, but none was passed: pass it, e.g. "
+            f"model=get_checkpoint({name!r}) (rl_lab.model_cache), train with rl_lab.run.train(...), which "
+            f"does that, or set rl_lab.init_checkpoint=null to start from random weights"
+        )
     if model is None:
         policy_cfg: PolicyConfig = recipe.policy
         model = build_model(recipe.rl_lab.model, tokenizer.vocab_size, seed=_seed_of(recipe), dtype=policy_cfg.precision, device=device)

@@ -18,18 +18,16 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from rl_lab.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from rl_lab.config import SFTRecipe, load_recipe, to_dict
+from rl_lab.config import SFTRecipe, load_recipe
 from rl_lab.data import BatchedDataDict, Datum, load_task, sft_batch
 from rl_lab.evaluation import evaluate_accuracy, measure_target
 from rl_lab.generation import compute_logprobs
 from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.loop import Loop, MetricAccumulator, run
 from rl_lab.losses import nll_loss
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
@@ -98,6 +96,9 @@ def _epoch_permutation(num_items: int, seed: int) -> torch.Tensor:
 def sft_step(policy: Policy, batch: BatchedDataDict, micro_batch_size: int, max_grad_norm: float | None) -> dict[str, float]:
     """One optimizer step of SFT over a global batch.
 
+    Each micro-batch's loss is divided by the global token count, so the
+    micro-batch gradients and metrics add up to the global-batch mean.
+
     Args:
         policy: Model, tokenizer and optimizer.
         batch: ``input_ids`` [B, T] and ``token_mask`` [B, T] (right-padded).
@@ -105,22 +106,26 @@ def sft_step(policy: Policy, batch: BatchedDataDict, micro_batch_size: int, max_
         max_grad_norm: Gradient clipping threshold.
 
     Returns:
-        ``loss``, ``grad_norm`` and ``num_unmasked_tokens``.
+        ``loss``, ``num_unmasked_tokens``, ``num_valid_samples`` and ``grad_norm``.
 
     Examples:
-        >>> callable(sft_step)
-        True
+        >>> from rl_lab.config import load_recipe
+        >>> from rl_lab.data import addition_datum
+        >>> policy = build_policy(load_recipe("sft_addition", profile="smoke"))
+        >>> batch = sft_batch([addition_datum(1, 2), addition_datum(30, 4)], policy.tokenizer)
+        >>> metrics = sft_step(policy, batch, micro_batch_size=1, max_grad_norm=1.0)
+        >>> metrics["num_valid_samples"], metrics["num_unmasked_tokens"]  # answers "3<eos>" and "34<eos>"
+        (2.0, 5.0)
     """
     total_tokens = batch["token_mask"].sum()
-    loss_sum = 0.0
+    totals = MetricAccumulator()
     for micro in batch.shard_by_batch_size(micro_batch_size):
         micro = micro.to(policy.device)
         logprobs = compute_logprobs(policy.model, micro["input_ids"])
-        loss, _ = nll_loss(logprobs, micro["token_mask"], global_normalization_factor=total_tokens)
+        loss, metrics = nll_loss(logprobs, micro["token_mask"], global_normalization_factor=total_tokens)
         loss.backward()
-        loss_sum += loss.item()
-    grad_norm = optimizer_step(policy, max_grad_norm)
-    return {"loss": loss_sum, "grad_norm": grad_norm, "num_unmasked_tokens": float(total_tokens)}
+        totals.add(metrics)
+    return {**totals.result(), "grad_norm": optimizer_step(policy, max_grad_norm)}
 
 
 @torch.no_grad()
@@ -196,25 +201,9 @@ def train_sft(
     train, val = load_task(cfg.rl_lab.task)
     data = sft_batch(train, policy.tokenizer)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"], callback=callback)
-    ckpt = cfg.checkpointing
-    step = 0
-    if ckpt.enabled and (last := latest_checkpoint(ckpt.checkpoint_dir)) is not None:
-        state = load_checkpoint(last, policy.model, policy.optimizer)
-        step, logger.history = state["step"], state["history"]
+    target, reached = cfg.rl_lab.target, {}
 
-    def run_validation() -> dict[str, float]:
-        metrics = validate_sft(policy, val, cfg.rl_lab.eval_max_new_tokens)
-        logger.log(metrics, step, "val")
-        return metrics
-
-    final: dict[str, float] = {}
-    target, reached = cfg.rl_lab.target, None
-    if cfg.sft.val_at_start and step == 0:
-        final = run_validation()
-    show = cfg.rl_lab.progress if progress is None else progress
-    bar = tqdm(total=cfg.sft.max_num_steps, initial=step, desc="sft", disable=not show)
-    max_steps = min(cfg.sft.max_num_steps, cfg.sft.max_num_epochs * data.size // cfg.policy.train_global_batch_size)
-    while step < max_steps:
+    def train_step(step: int) -> dict[str, float]:
         t0 = time.perf_counter()
         idx = batch_indices(step, cfg.policy.train_global_batch_size, data.size, cfg.sft.seed, cfg.data.shuffle)
         batch = data.select_indices(idx)
@@ -222,42 +211,22 @@ def train_sft(
         batch["input_ids"], batch["token_mask"] = batch["input_ids"][:, :width], batch["token_mask"][:, :width]
         metrics = sft_step(policy, batch, cfg.policy.train_micro_batch_size, cfg.policy.max_grad_norm)
         metrics["tokens_per_sec"] = float(batch["input_lengths"].sum()) / (time.perf_counter() - t0)
-        step += 1
-        logger.log(metrics, step, "train")
-        bar.update(1)
-        bar.set_postfix(loss=f"{metrics['loss']:.3f}")
-        if cfg.sft.val_period > 0 and step % cfg.sft.val_period == 0 and step < max_steps:
-            final = run_validation()
-        if ckpt.enabled and step % ckpt.save_period == 0:
-            _save(cfg, policy, step, logger)
-        if target is not None and step % target.check_period == 0:
-            value = measure_target(policy.model, policy.tokenizer, val, target, cfg.rl_lab.eval_max_new_tokens)
-            logger.log({target.metric: value}, step, "target")
-            if target.contains(value):
-                reached = value
-                break
-    bar.close()
-    if target is not None and reached is None:
-        raise TargetNotReachedError(cfg, logger.history, step)
-    if cfg.sft.val_at_end and not (final and logger.history[-1].get("step") == step and "val/accuracy" in logger.history[-1]):
-        final = run_validation()
-    if reached is not None:
-        final = {**final, target.metric: reached, "steps": float(step)}
-    if ckpt.enabled:
-        _save(cfg, policy, step, logger)
-    logger.refresh()
-    return TrainResult(
-        policy.model,
-        logger.history,
-        final,
-        ckpt.checkpoint_dir if ckpt.enabled else None,
-        time.perf_counter() - started,
-    )
+        return metrics
 
+    def target_reached(step: int) -> bool:
+        if target is None or step % target.check_period:
+            return False
+        value = measure_target(policy.model, policy.tokenizer, val, target, cfg.rl_lab.eval_max_new_tokens)
+        logger.log({target.metric: value}, step, "target")
+        if target.contains(value):
+            reached.update({target.metric: value, "steps": float(step)})
+        return bool(reached)
 
-def _save(cfg: Any, policy: Policy, step: int, logger: MetricLogger) -> Path:
-    """Saves a resumable checkpoint of the current state."""
-    optimizer = policy.optimizer if cfg.checkpointing.save_optimizer else None
-    return save_checkpoint(
-        cfg.checkpointing.checkpoint_dir, step, policy.model, optimizer, to_dict(cfg), {"history": logger.history}
-    )
+    max_steps = min(cfg.sft.max_num_steps, cfg.sft.max_num_epochs * data.size // cfg.policy.train_global_batch_size)
+    loop = Loop("sft", cfg.sft, max_steps, train_step,
+                lambda: validate_sft(policy, val, cfg.rl_lab.eval_max_new_tokens), "loss", after_step=target_reached)
+    result = run(cfg, policy, loop, logger, progress, started)
+    if target is not None and not reached:
+        raise TargetNotReachedError(cfg, logger.history, int(logger.history[-1]["step"]) if logger.history else 0)
+    result.final_metrics.update(reached)
+    return result

@@ -21,36 +21,21 @@ from typing import Any
 
 from rl_lab.config import ConfigError, list_recipes, load_recipe
 from rl_lab.profiles import configure_threads, describe_run
+from rl_lab.run import evaluate_recipe, train
 
 
-def _run_sft(cfg: Any, progress: bool) -> dict[str, float]:
-    from rl_lab.sft import train_sft
-
-    return train_sft(cfg, progress=progress).final_metrics
-
-
-def _run_dpo(cfg: Any, progress: bool) -> dict[str, float]:
-    from rl_lab.dpo import train_dpo
-
-    return train_dpo(cfg, progress=progress).final_metrics
-
-
-def _run_grpo(cfg: Any, progress: bool) -> dict[str, float]:
-    from rl_lab.grpo import train_grpo
-
-    return train_grpo(cfg, progress=progress).final_metrics
+def _run_training(cfg: Any, progress: bool) -> dict[str, float]:
+    return train(cfg, progress=progress).final_metrics
 
 
 def _run_eval(cfg: Any, progress: bool) -> dict[str, float]:
-    from rl_lab.evaluation import evaluate_recipe
-
     return evaluate_recipe(cfg)
 
 
 RUNNERS: dict[str, Callable[[Any, bool], dict[str, float]]] = {
-    "sft": _run_sft,
-    "dpo": _run_dpo,
-    "grpo": _run_grpo,
+    "sft": _run_training,
+    "dpo": _run_training,
+    "grpo": _run_training,
     "eval": _run_eval,
 }
 

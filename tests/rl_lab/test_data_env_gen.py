@@ -119,7 +119,7 @@ def test_word_problems_and_arithmetic_tasks() -> None:
 
 
 def test_evaluate_recipe_pass_at_k_keys() -> None:
-    from rl_lab.evaluation import evaluate_recipe
+    from rl_lab.run import evaluate_recipe
 
     model = build_model(ModelSizeConfig(hidden_size=32, num_layers=1, intermediate_size=64), TOK.vocab_size, seed=0)
     out = evaluate_recipe("eval_addition", overrides=["rl_lab.task.val_size=8"], model=model, profile="smoke")

@@ -87,8 +87,35 @@ def test_k3_kl_penalty_values_and_loss_term() -> None:
     loss, m = clipped_pg_loss(curr, curr, torch.zeros(1, 2), torch.ones(1, 2), ref, cfg=cfg)
     # actor term 0 (A = 0); KL term 0.1 * (0.306853 + 0.193147) / 2 = 0.025
     assert loss.item() == approx(0.025)
-    assert m["kl_penalty"] == approx(0.025)
+    assert m["kl_penalty"] == approx(0.25)  # NeMo RL logs the KL itself, (0.306853 + 0.193147) / 2
     assert kl_penalty(curr, ref, "k1")[0].tolist() == [approx(-math.log(2)), approx(math.log(2))]
+
+
+@pytest.mark.parametrize("kind", ["k1", "k2", "k3"])
+@pytest.mark.parametrize("token_level", [True, False])
+def test_kl_gradient_includes_the_sampling_term(kind: str, token_level: bool) -> None:
+    # One token, logprob x = 0 (p = 1/2 is irrelevant: only x enters), reference lp_ref = ln 2,
+    # so u = lp_ref - x = ln 2. With w = exp(x - x.detach()) (value 1, dw/dx = 1) the KL term
+    # is beta * w * k(u), and d/dx = beta * (k(u) + dk/du * du/dx) = beta * (k(u) - k'(u)).
+    #   k1 = -u:        k = -ln2,          k' = -1      -> k - k' = 1 - ln2
+    #   k2 = u^2/2:     k = (ln2)^2/2,     k' = ln2     -> (ln2)^2/2 - ln2
+    #   k3 = e^u-1-u:   k = 1 - ln2,       k' = e^u - 1 = 1 -> -ln2
+    ln2 = math.log(2)
+    expected = {"k1": 1 - ln2, "k2": ln2**2 / 2 - ln2, "k3": -ln2}[kind]
+    x = torch.zeros(1, 1, requires_grad=True)
+    cfg = LossFnConfig(reference_policy_kl_penalty=0.5, reference_policy_kl_type=kind, token_level_loss=token_level)
+    loss, _ = clipped_pg_loss(x, x.detach(), torch.zeros(1, 1), torch.ones(1, 1), torch.full((1, 1), ln2), cfg=cfg)
+    loss.backward()
+    assert x.grad.item() == approx(0.5 * expected)  # before v0.7.0 it was 0.5 * (-k'(u)) only
+
+
+def test_kl_sampling_gradient_stops_where_the_input_clamp_cuts() -> None:
+    # u = lp_ref - x = 30 is clamped to 20: the estimate is constant there, and so is its weight.
+    x = torch.zeros(1, 1, requires_grad=True)
+    cfg = LossFnConfig(reference_policy_kl_penalty=1.0, reference_policy_kl_type="k1", kl_output_clamp_value=None)
+    loss, _ = clipped_pg_loss(x, x.detach(), torch.zeros(1, 1), torch.ones(1, 1), torch.full((1, 1), 30.0), cfg=cfg)
+    loss.backward()
+    assert loss.item() == approx(-20.0) and x.grad.item() == 0.0
 
 
 def test_token_versus_sequence_aggregation() -> None:
@@ -99,9 +126,23 @@ def test_token_versus_sequence_aggregation() -> None:
     seq, _ = clipped_pg_loss(lp, lp, adv, mask, cfg=LossFnConfig(token_level_loss=False, **NO_KL))
     assert tok.item() == approx(-0.25)  # (-1 -1 -1 + 2) / 4 tokens
     assert seq.item() == approx(0.5)  # mean over sequences of (-1, +2)
-    # a fully masked sequence is ignored at sequence level
+    # a valid sequence whose tokens are all masked still counts at sequence level (NeMo RL divides by
+    # the number of valid samples): (-1 + 0) / 2; a sample_mask of 0 removes it: -1 / 1
     mask2 = torch.tensor([[1, 1, 1], [0, 0, 0]])
-    assert aggregate(-adv.expand(2, 3), mask2, False).item() == approx(-1.0)
+    assert aggregate(-adv.expand(2, 3), mask2, False).item() == approx(-0.5)
+    assert aggregate(-adv.expand(2, 3), mask2, False, sample_mask=torch.tensor([1, 0])).item() == approx(-1.0)
+
+
+def test_sample_mask_removes_samples_from_loss_and_metrics() -> None:
+    lp, prev = _ratios([1.5, 1.0])
+    lp, prev = lp.reshape(2, 1), prev.reshape(2, 1)
+    adv = torch.tensor([[1.0], [3.0]])
+    loss, m = clipped_pg_loss(lp, prev, adv, torch.ones(2, 1), sample_mask=torch.tensor([1.0, 0.0]),
+                              cfg=LossFnConfig(**NO_KL))
+    # only sample 0 counts: max(-1.5, -1.2) = -1.2 over 1 token
+    assert loss.item() == approx(-1.2)
+    assert m["num_valid_samples"] == 1 and m["num_valid_tokens"] == 1 and m["probs_ratio"] == approx(1.5)
+    assert m["probs_ratio_min"] == approx(1.5) and m["probs_ratio_clamped_max"] == approx(1.2)
 
 
 def test_global_normalization_makes_microbatches_add_up() -> None:
@@ -109,12 +150,16 @@ def test_global_normalization_makes_microbatches_add_up() -> None:
     lp, prev, adv = torch.randn(4, 5) * 0.1, torch.randn(4, 5) * 0.1, torch.randn(4, 1)
     mask = (torch.rand(4, 5) > 0.3).long()
     full, _ = clipped_pg_loss(lp, prev, adv, mask, cfg=LossFnConfig(**NO_KL))
-    parts = sum(
-        clipped_pg_loss(lp[i : i + 2], prev[i : i + 2], adv[i : i + 2], mask[i : i + 2], cfg=LossFnConfig(**NO_KL),
-                        global_normalization_factor=mask.sum())[0]
-        for i in (0, 2)
-    )
-    assert parts.item() == approx(full.item())
+    for token_level in (True, False):
+        cfg = LossFnConfig(token_level_loss=token_level, reference_policy_kl_penalty=0.1)
+        ref = torch.randn(4, 5) * 0.1
+        full, whole = clipped_pg_loss(lp, prev, adv, mask, ref, cfg=cfg)
+        halves = [clipped_pg_loss(lp[i : i + 2], prev[i : i + 2], adv[i : i + 2], mask[i : i + 2], ref[i : i + 2],
+                                  cfg=cfg, global_valid_seqs=4, global_valid_toks=mask.sum()) for i in (0, 2)]
+        assert sum(h[0] for h in halves).item() == approx(full.item())
+        # means are pre-divided by the global counts, so the halves' metrics add up too
+        for key in ("loss", "kl_penalty", "probs_ratio", "clip_fraction", "num_valid_tokens"):
+            assert sum(h[1][key] for h in halves) == approx(whole[key]), key
 
 
 def test_dpo_loss_hand_values() -> None:
@@ -124,8 +169,10 @@ def test_dpo_loss_hand_values() -> None:
     # r_chosen = (-1+2) + (-1+2) = 2 ; r_rejected = -3 + 2 = -1 ; beta = 0.5 -> z = 0.5 * 3 = 1.5
     loss, m = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, cm, rm, reference_policy_kl_penalty=0.5)
     assert loss.item() == approx(math.log1p(math.exp(-1.5)))  # -log sigmoid(1.5) = 0.201413
-    assert m["accuracy"] == 1.0 and m["reward_margin"] == approx(1.5)
-    assert m["rewards_chosen_mean"] == approx(1.0) and m["rewards_rejected_mean"] == approx(-0.5)
+    # NeMo RL logs the rewards unscaled (r, not beta * r); no SFT term is computed at weight 0
+    assert m["accuracy"] == 1.0 and m["reward_margin"] == approx(3.0)
+    assert m["rewards_chosen_mean"] == approx(2.0) and m["rewards_rejected_mean"] == approx(-1.0)
+    assert m["sft_loss"] == 0.0 and m["num_valid_samples"] == 1
     # averaged log-probs: r_chosen = 2 / 2 = 1, r_rejected = -1 / 1 = -1 -> z = 0.5 * 2 = 1
     loss, _ = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, cm, rm, 0.5, preference_average_log_probs=True)
     assert loss.item() == approx(math.log1p(math.exp(-1.0)))
@@ -134,6 +181,18 @@ def test_dpo_loss_hand_values() -> None:
     assert m["sft_loss"] == approx(2.0) and loss.item() == approx(math.log1p(math.exp(-1.5)) + 2.0)
     _, m = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, cm, rm, 0.5, sft_loss_weight=1.0, sft_average_log_probs=True)
     assert m["sft_loss"] == approx(1.0)
+
+
+def test_dpo_pairs_are_normalised_by_the_global_pair_count() -> None:
+    # Two pairs with -log sigmoid terms ln 2 (margin 0) and -log sigmoid(1.5); halves add up to the mean.
+    chosen = torch.tensor([[0.0], [-1.0]]); ref_chosen = torch.tensor([[0.0], [-2.5]])
+    rejected = torch.zeros(2, 1); ref_rejected = torch.zeros(2, 1); m1 = torch.ones(2, 1)
+    full, whole = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, m1, m1, 1.0)
+    assert full.item() == approx((math.log(2) + math.log1p(math.exp(-1.5))) / 2)
+    halves = [dpo_loss(chosen[i:i + 1], rejected[i:i + 1], ref_chosen[i:i + 1], ref_rejected[i:i + 1],
+                       m1[:1], m1[:1], 1.0, global_valid_pairs=2.0) for i in (0, 1)]
+    assert sum(h[0] for h in halves).item() == approx(full.item())
+    assert sum(h[1]["accuracy"] for h in halves) == approx(whole["accuracy"]) == approx(0.5)  # margin 0 is no win
 
 
 def test_grpo_advantages_hand_values() -> None:

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from rl_lab.dpo import train_dpo
-from rl_lab.grpo import train_grpo
 from rl_lab.model_cache import checkpoint_info, get_checkpoint
+from rl_lab.run import train
 from rl_lab.sft import train_sft
 
 QUIET = ["logger.log_dir=null"]
@@ -36,7 +35,7 @@ def test_sft_addition_reaches_90_percent() -> None:
 def test_grpo_math_raises_accuracy_by_20_points() -> None:
     _timed(get_checkpoint, "sft-addition-50pct")  # cached after the first call
     print("start checkpoint:", checkpoint_info("sft-addition-50pct"))
-    result = _timed(train_grpo, "grpo_math", QUIET, progress=False)
+    result = _timed(train, "grpo_math", QUIET, progress=False)
     acc = result.metric("val/accuracy")
     print("GRPO sampled held-out accuracy:", acc, "greedy:", result.metric("val/greedy_accuracy"))
     assert 0.3 <= acc[0] <= 0.7  # the "~50%" start
@@ -45,7 +44,7 @@ def test_grpo_math_raises_accuracy_by_20_points() -> None:
 
 @pytest.mark.slow
 def test_grpo_sliding_puzzle_raises_solve_rate() -> None:
-    result = _timed(train_grpo, "grpo_sliding_puzzle", QUIET, progress=False)
+    result = _timed(train, "grpo_sliding_puzzle", QUIET, progress=False)
     solve = result.metric("val/accuracy")
     print("puzzle sampled solve rate:", solve, "greedy:", result.metric("val/greedy_accuracy"))
     assert solve[-1] >= solve[0] + 0.10
@@ -54,7 +53,7 @@ def test_grpo_sliding_puzzle_raises_solve_rate() -> None:
 
 @pytest.mark.slow
 def test_dpo_raises_preference_accuracy_and_margin() -> None:
-    result = _timed(train_dpo, "dpo_addition", QUIET, progress=False)
+    result = _timed(train, "dpo_addition", QUIET, progress=False)
     acc, margin = result.metric("val/accuracy"), result.metric("val/reward_margin")
     print("DPO held-out preference accuracy:", acc, "margin:", margin, "answer acc:", result.metric("val/answer_accuracy"))
     assert acc[-1] > acc[0] + 0.3
