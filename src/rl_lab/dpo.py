@@ -79,7 +79,13 @@ def add_reference_logprobs(batch: BatchedDataDict, reference: torch.nn.Module, m
         The same batch with ``reference_chosen_logprobs`` and ``reference_rejected_logprobs``.
 
     Examples:
-        >>> callable(add_reference_logprobs)
+        >>> from rl_lab.data import addition_datum
+        >>> from rl_lab.models import build_model
+        >>> from rl_lab.config import ModelSizeConfig
+        >>> tok = CharTokenizer()
+        >>> pairs = preference_batch(preference_pairs([addition_datum(1, 2)]), tok)
+        >>> out = add_reference_logprobs(pairs, build_model(ModelSizeConfig(), tok.vocab_size), micro_batch_size=1)
+        >>> out["reference_chosen_logprobs"].shape == out["chosen_input_ids"].shape
         True
     """
     for key in ("chosen", "rejected"):
@@ -101,8 +107,13 @@ def pair_loss(policy: Policy, batch: BatchedDataDict, dpo: DPOSection,
         ``(loss, metrics)`` from :func:`rl_lab.losses.dpo_loss`.
 
     Examples:
-        >>> callable(pair_loss)
-        True
+        >>> from rl_lab.data import addition_datum
+        >>> policy = build_policy(load_recipe("dpo_addition", ["rl_lab.init_checkpoint=null"], profile="smoke"))
+        >>> pairs = preference_batch(preference_pairs([addition_datum(1, 2)]), policy.tokenizer)
+        >>> pairs = add_reference_logprobs(pairs, policy.model, micro_batch_size=1)
+        >>> loss, metrics = pair_loss(policy, pairs, load_recipe("dpo_addition", profile="smoke").dpo)
+        >>> round(metrics["preference_loss"], 4), metrics["reward_margin"]  # policy == reference: -log sigmoid(0) = ln 2
+        (0.6931, 0.0)
     """
     from rl_lab.generation import compute_logprobs
 
@@ -140,7 +151,8 @@ def dpo_step(policy: Policy, batch: BatchedDataDict, cfg: DPORecipe) -> dict[str
 
     Examples:
         >>> from rl_lab.data import addition_datum
-        >>> cfg = load_recipe("dpo_addition", overrides=["rl_lab.init_checkpoint=null"], profile="smoke")
+        >>> cfg = load_recipe("dpo_addition", overrides=["rl_lab.init_checkpoint=null", "policy.train_micro_batch_size=1"],
+        ...                   profile="smoke")
         >>> policy = build_policy(cfg)
         >>> pairs = preference_batch(preference_pairs([addition_datum(1, 2), addition_datum(3, 4)]), policy.tokenizer)
         >>> pairs = add_reference_logprobs(pairs, policy.model, micro_batch_size=2)
@@ -169,10 +181,6 @@ def validate_dpo(policy: Policy, val_pairs: BatchedDataDict, val: list[Datum], c
     Returns:
         ``loss``, ``accuracy`` (preference), ``reward_margin``,
         ``rewards_chosen_mean``, ``rewards_rejected_mean``, ``answer_accuracy``.
-
-    Examples:
-        >>> callable(validate_dpo)
-        True
     """
     _, metrics = pair_loss(policy, val_pairs.to(policy.device), cfg.dpo)
     metrics["answer_accuracy"] = evaluate_accuracy(policy.model, policy.tokenizer, val, cfg.rl_lab.eval_max_new_tokens)["accuracy"]
@@ -203,10 +211,6 @@ def train_dpo(
 
     Returns:
         A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` as in :func:`validate_dpo`.
-
-    Examples:
-        >>> callable(train_dpo)
-        True
     """
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()

@@ -98,8 +98,14 @@ def evaluate_accuracy(
         ``{"accuracy": mean correct fraction, "pass@k": mean pass@k}``.
 
     Examples:
-        >>> callable(evaluate_accuracy)
-        True
+        >>> from rl_lab.config import ModelSizeConfig
+        >>> from rl_lab.data import addition_datum
+        >>> from rl_lab.models import build_model
+        >>> tok = CharTokenizer()
+        >>> scores = evaluate_accuracy(build_model(ModelSizeConfig(), tok.vocab_size), tok, [addition_datum(1, 2)] * 3,
+        ...                            max_new_tokens=2, num_samples=4, k=2, temperature=1.0)
+        >>> sorted(scores), all(0.0 <= v <= 1.0 for v in scores.values())
+        (['accuracy', 'pass@2'], True)
     """
     prompts = [tokenizer.apply_chat_template(d["messages"], tokenize=True) for d in data]
     correct: list[int] = [0] * len(data)

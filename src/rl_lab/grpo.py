@@ -94,8 +94,12 @@ def rollout(
         tokens are trained on, prompts and observations are not).
 
     Examples:
-        >>> callable(rollout)
-        True
+        >>> from rl_lab.environments import MathEnvironment
+        >>> cfg = load_recipe("grpo_math", ["rl_lab.init_checkpoint=null"], profile="smoke")
+        >>> episodes = rollout(build_policy(cfg), load_task(cfg.rl_lab.task)[1][:2], MathEnvironment(),
+        ...                    cfg.policy.generation, max_rollout_turns=1, max_total_sequence_length=32)
+        >>> [[m["role"] for m in log] for log in episodes.message_logs], episodes.turns
+        ([['user', 'assistant'], ['user', 'assistant']], [1, 1])
     """
     tok = policy.tokenizer
     logs = [build_message_log(d["messages"], tok) for d in data]
@@ -150,7 +154,11 @@ def batched_logprobs(model: torch.nn.Module, input_ids: torch.Tensor, micro_batc
         ``[B, T]`` log-probs.
 
     Examples:
-        >>> callable(batched_logprobs)
+        >>> from rl_lab.config import ModelSizeConfig
+        >>> from rl_lab.models import build_model
+        >>> model = build_model(ModelSizeConfig(), 30)
+        >>> ids = torch.randint(0, 30, (5, 7))
+        >>> torch.allclose(batched_logprobs(model, ids, micro_batch_size=2), compute_logprobs(model, ids))
         True
     """
     return torch.cat([compute_logprobs(model, input_ids[i : i + micro_batch_size]) for i in range(0, len(input_ids), micro_batch_size)])
@@ -187,8 +195,15 @@ def policy_update(
         :class:`rl_lab.loop.MetricAccumulator`, plus ``grad_norm``.
 
     Examples:
-        >>> callable(policy_update)
-        True
+        >>> cfg = load_recipe("grpo_math", ["rl_lab.init_checkpoint=null"], profile="smoke")
+        >>> policy = build_policy(cfg)
+        >>> ids = torch.randint(3, 20, (4, 6))
+        >>> lp = batched_logprobs(policy.model, ids, 4)
+        >>> batch = BatchedDataDict(input_ids=ids, token_mask=torch.ones(4, 6), advantages=torch.ones(4, 1),
+        ...                         prev_logprobs=lp, reference_policy_logprobs=lp)
+        >>> steps = policy_update(policy, batch, cfg.loss_fn, global_batch_size=2, micro_batch_size=1, max_grad_norm=1.0)
+        >>> len(steps), round(steps[0]["probs_ratio"], 4), steps[0]["num_valid_tokens"]  # 2 optimizer steps of 2 x 6 tokens
+        (2, 1.0, 12.0)
     """
     out = []
     for chunk in batch.shard_by_batch_size(global_batch_size):
@@ -231,10 +246,6 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
 
     Returns:
         Metrics: ``reward_mean``, ``loss``, ``kl_penalty``, ``clip_fraction``, ...
-
-    Examples:
-        >>> callable(grpo_step)
-        True
     """
     n = cfg.grpo.num_generations_per_prompt
     repeated = [d for d in prompts for _ in range(n)]
@@ -275,8 +286,11 @@ def validate_grpo(policy: Policy, val: Sequence[Datum], env: Environment, cfg: G
         ``{"accuracy", "greedy_accuracy"}`` (solve rates for the puzzle).
 
     Examples:
-        >>> callable(validate_grpo)
-        True
+        >>> from rl_lab.environments import MathEnvironment
+        >>> cfg = load_recipe("grpo_math", ["rl_lab.init_checkpoint=null", "grpo.max_val_samples=3"], profile="smoke")
+        >>> scores = validate_grpo(build_policy(cfg), load_task(cfg.rl_lab.task)[1], MathEnvironment(), cfg)
+        >>> sorted(scores), all(0.0 <= v <= 1.0 for v in scores.values())
+        (['accuracy', 'greedy_accuracy'], True)
     """
     val = list(val)[: cfg.grpo.max_val_samples]
     gen, turns, length = cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length
@@ -333,10 +347,6 @@ def train_grpo(
 
     Returns:
         A :class:`rl_lab.logger.TrainResult` (``final_metrics["accuracy"]``).
-
-    Examples:
-        >>> callable(train_grpo)
-        True
     """
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()

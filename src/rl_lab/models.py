@@ -106,10 +106,6 @@ def load_pretrained(model_name: str, dtype: str = "bfloat16", device: str = "cud
 
     Returns:
         The loaded causal LM.
-
-    Examples:
-        >>> callable(load_pretrained)
-        True
     """
     from transformers import AutoModelForCausalLM
 

@@ -141,8 +141,11 @@ def validate_sft(policy: Policy, val: list[Datum], max_new_tokens: int) -> dict[
         ``{"loss", "accuracy"}``.
 
     Examples:
-        >>> callable(validate_sft)
-        True
+        >>> from rl_lab.data import addition_datum
+        >>> policy = build_policy(load_recipe("sft_addition", profile="smoke"))
+        >>> scores = validate_sft(policy, [addition_datum(1, 2), addition_datum(40, 2)], max_new_tokens=3)
+        >>> sorted(scores), scores["loss"] > 0
+        (['accuracy', 'loss'], True)
     """
     batch = sft_batch(val, policy.tokenizer).to(policy.device)
     loss, _ = nll_loss(compute_logprobs(policy.model, batch["input_ids"]), batch["token_mask"])

@@ -226,10 +226,6 @@ class HFTokenizer(CharTokenizer):
 
         Args:
             name: Model or tokenizer id.
-
-        Examples:
-            >>> callable(HFTokenizer)
-            True
         """
         from transformers import AutoTokenizer
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from rl_lab.train import main
 def test_all_recipes_load_as_frozen_typed_configs() -> None:
     for name in list_recipes():
         cfg = load_recipe(name, profile="smoke")
-        with pytest.raises(Exception):
+        with pytest.raises(dataclasses.FrozenInstanceError):
             cfg.rl_lab.algorithm = "x"  # frozen
         assert not any(k.startswith("rl_lab.") for k in nemo_rl_keys(cfg))
 
