@@ -504,7 +504,18 @@ class RlLabSection:
 # Whole recipes, one class per algorithm
 # ----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SFTRecipe:
+class _TrainingRecipe:
+    """The sections every training recipe has, besides its algorithm's own."""
+
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    checkpointing: CheckpointingConfig = field(default_factory=CheckpointingConfig)
+    rl_lab: RlLabSection = field(default_factory=RlLabSection)
+
+
+@dataclass(frozen=True)
+class SFTRecipe(_TrainingRecipe):
     """An SFT recipe (counterpart: ``examples/configs/sft.yaml``).
 
     Examples:
@@ -512,16 +523,11 @@ class SFTRecipe:
         42
     """
 
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
     sft: SFTSection = field(default_factory=SFTSection)
-    data: DataConfig = field(default_factory=DataConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    checkpointing: CheckpointingConfig = field(default_factory=CheckpointingConfig)
-    rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
 @dataclass(frozen=True)
-class DPORecipe:
+class DPORecipe(_TrainingRecipe):
     """A DPO recipe (counterpart: ``examples/configs/dpo.yaml``).
 
     Examples:
@@ -529,16 +535,11 @@ class DPORecipe:
         True
     """
 
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
     dpo: DPOSection = field(default_factory=DPOSection)
-    data: DataConfig = field(default_factory=DataConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    checkpointing: CheckpointingConfig = field(default_factory=CheckpointingConfig)
-    rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
 @dataclass(frozen=True)
-class GRPORecipe:
+class GRPORecipe(_TrainingRecipe):
     """A GRPO recipe (counterparts: ``grpo_math_1B.yaml``, ``grpo_sliding_puzzle.yaml``).
 
     Examples:
@@ -549,11 +550,7 @@ class GRPORecipe:
     policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
-    data: DataConfig = field(default_factory=DataConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    checkpointing: CheckpointingConfig = field(default_factory=CheckpointingConfig)
-    rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
 @dataclass(frozen=True)

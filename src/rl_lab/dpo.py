@@ -203,11 +203,7 @@ def train_dpo(
         overrides: ``key=value`` overrides (with a recipe name).
         model: The model to start from (a recipe with ``rl_lab.init_checkpoint`` needs
             one: :func:`rl_lab.run.train` passes it); None builds a fresh one.
-        progress: Show a tqdm bar (None: ``rl_lab.progress``).
-        live_plot: Live plot in notebooks (None: auto).
-        profile: ``smoke``/``full`` (None: auto).
-        callback: Called with every logged metric row (e.g. a
-            :func:`rl_lab.widgets.training_dashboard` callback).
+        progress: As for :func:`rl_lab.sft.train_sft` (and ``live_plot``, ``profile``, ``callback``).
 
     Returns:
         A :class:`rl_lab.logger.TrainResult`; ``final_metrics`` as in :func:`validate_dpo`.

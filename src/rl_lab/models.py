@@ -23,40 +23,28 @@ DTYPES: dict[str, torch.dtype] = {
 }
 
 
-def _llama(cfg: ModelSizeConfig, vocab_size: int) -> PreTrainedModel:
-    config = LlamaConfig(
-        vocab_size=vocab_size,
-        hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.intermediate_size,
-        num_hidden_layers=cfg.num_layers,
-        num_attention_heads=cfg.num_heads,
-        num_key_value_heads=cfg.num_heads,
-        max_position_embeddings=cfg.max_position_embeddings,
-        tie_word_embeddings=True,
-        pad_token_id=0,
-    )
-    return LlamaForCausalLM(config)
-
-
-def _qwen2(cfg: ModelSizeConfig, vocab_size: int) -> PreTrainedModel:
-    config = Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.intermediate_size,
-        num_hidden_layers=cfg.num_layers,
-        num_attention_heads=cfg.num_heads,
-        num_key_value_heads=cfg.num_heads,
-        max_position_embeddings=cfg.max_position_embeddings,
-        tie_word_embeddings=True,
-        pad_token_id=0,
-    )
-    return Qwen2ForCausalLM(config)
-
-
-ARCHITECTURES: dict[str, Callable[[ModelSizeConfig, int], PreTrainedModel]] = {
-    "llama": _llama,
-    "qwen2": _qwen2,
+# architecture name -> (transformers config class, model class); both share the keys below
+ARCHITECTURES: dict[str, tuple[type, type[PreTrainedModel]]] = {
+    "llama": (LlamaConfig, LlamaForCausalLM),
+    "qwen2": (Qwen2Config, Qwen2ForCausalLM),
 }
+
+
+def _tiny(cfg: ModelSizeConfig, vocab_size: int) -> PreTrainedModel:
+    """A randomly initialised model of ``rl_lab.model.architecture`` with ``rl_lab.model``'s sizes."""
+    config_cls, model_cls = ARCHITECTURES[cfg.architecture]
+    config = config_cls(
+        vocab_size=vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_position_embeddings,
+        tie_word_embeddings=True,
+        pad_token_id=0,
+    )
+    return model_cls(config)
 
 
 def build_model(
@@ -92,7 +80,7 @@ def build_model(
         raise ValueError(f"policy.precision={dtype!r}; choose one of {sorted(DTYPES)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = ARCHITECTURES[cfg.architecture](cfg, vocab_size)
+        model = _tiny(cfg, vocab_size)
     return model.to(device=device, dtype=DTYPES[dtype]).train()
 
 
