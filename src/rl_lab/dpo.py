@@ -40,7 +40,7 @@ def preference_batch(pairs: Sequence[Datum], tokenizer: CharTokenizer) -> Batche
     """Tokenises preference pairs into chosen and rejected tensors of one width.
 
     Args:
-        pairs: Datums from :func:`rl_lab.data.preference_pairs`.
+        pairs: Datums from :func:`rl_lab.data.tasks.preference_pairs`.
         tokenizer: The rl_lab tokenizer.
 
     Returns:
@@ -199,7 +199,7 @@ def train_dpo(
     """Runs DPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
 
     Args:
-        recipe: A loaded :class:`rl_lab.config.DPORecipe` or a recipe name.
+        recipe: A loaded :class:`rl_lab.config.recipes.DPORecipe` or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
         model: The model to start from (a recipe with ``rl_lab.init_checkpoint`` needs
             one: :func:`rl_lab.run.train` passes it); None builds a fresh one.

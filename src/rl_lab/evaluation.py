@@ -178,7 +178,7 @@ def measure_target(
         model: The policy (measured in eval mode, returned in its previous mode).
         tokenizer: The rl_lab tokenizer.
         data: Held-out datums.
-        target: A :class:`rl_lab.config.TargetConfig`.
+        target: A :class:`rl_lab.config.rl_lab_only.TargetConfig`.
         max_new_tokens: Generation budget.
 
     Returns:

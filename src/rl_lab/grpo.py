@@ -334,7 +334,7 @@ def train_grpo(
     """Runs GRPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
 
     Args:
-        recipe: A loaded :class:`rl_lab.config.GRPORecipe` or a recipe name.
+        recipe: A loaded :class:`rl_lab.config.recipes.GRPORecipe` or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
         model: The model to start from (a recipe with ``rl_lab.init_checkpoint`` needs
             one: :func:`rl_lab.run.train` passes it); None builds a fresh one.

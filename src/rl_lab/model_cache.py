@@ -6,7 +6,7 @@ Such a model is defined by what it must be, not by how many steps it took: the
 floating-point kernels a CPU uses (AVX-512, AVX2, ARM NEON ...) change a training
 trajectory, so a fixed number of steps lands at different accuracies on different
 machines. Each entry of :data:`CHECKPOINTS` therefore names an SFT recipe and a
-:class:`rl_lab.config.TargetConfig`: :func:`get_checkpoint` trains until the
+:class:`rl_lab.config.rl_lab_only.TargetConfig`: :func:`get_checkpoint` trains until the
 held-out measurement enters the target band (with the recipe's
 ``sft.max_num_steps`` as the cap, an error when hit), saves the weights with
 ``safetensors`` and reloads them afterwards.

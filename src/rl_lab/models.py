@@ -9,7 +9,6 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel, Qwen2Config, Qwen2ForCausalLM

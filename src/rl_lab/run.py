@@ -86,7 +86,7 @@ def evaluate_recipe(
     """Runs an evaluation recipe: pass@k on held-out problems (NeMo RL's ``run_eval.py``).
 
     Args:
-        recipe: A loaded :class:`rl_lab.config.EvalRecipe` or a recipe name.
+        recipe: A loaded :class:`rl_lab.config.recipes.EvalRecipe` or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
         model: Model to evaluate (default: the one ``rl_lab.init_checkpoint`` names).
         profile: ``smoke``/``full`` (None: auto).

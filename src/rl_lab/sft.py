@@ -168,7 +168,7 @@ def train_sft(
     ``checkpointing.checkpoint_dir``, training resumes from it exactly.
 
     Args:
-        recipe: A loaded :class:`rl_lab.config.SFTRecipe` or a recipe name.
+        recipe: A loaded :class:`rl_lab.config.recipes.SFTRecipe` or a recipe name.
         overrides: ``key=value`` overrides (only used with a recipe name).
         model: Start from this model instead of a fresh one.
         progress: Show a tqdm bar (None: ``rl_lab.progress``).

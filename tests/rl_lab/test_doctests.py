@@ -10,7 +10,7 @@ import pytest
 
 import rl_lab
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(rl_lab.__path__, "rl_lab.") if m.name != "rl_lab.__main__")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(rl_lab.__path__, "rl_lab.") if m.name != "rl_lab.__main__")
 
 
 @pytest.mark.slow

@@ -37,18 +37,24 @@ def imported_rl_lab_modules(path: Path) -> set[str]:
     return {n for n in names if n in RANK}
 
 
+def top_level(path: Path) -> str:
+    """The module or subpackage of rl_lab a file belongs to (``config`` for ``config/loader.py``)."""
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
 def test_every_module_has_a_layer():
-    modules = {p.stem for p in SRC.glob("*.py")}
+    modules = {top_level(p) for p in SRC.rglob("*.py")}
     assert modules == set(RANK), f"place these modules in a layer: {sorted(modules - set(RANK))}; " \
                                  f"remove these: {sorted(set(RANK) - modules)}"
 
 
 def test_no_module_imports_a_higher_layer():
     upward = []
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
+        here = top_level(path)
         for name in sorted(imported_rl_lab_modules(path)):
-            if RANK[name] > RANK[path.stem]:
-                upward.append(f"rl_lab.{path.stem} ({LAYERS[RANK[path.stem]][0]}) imports rl_lab.{name} "
+            if RANK[name] > RANK[here]:
+                upward.append(f"rl_lab.{here} ({LAYERS[RANK[here]][0]}) imports rl_lab.{name} "
                               f"({LAYERS[RANK[name]][0]})")
     assert not upward, "imports that run upward:\n" + "\n".join(upward)
 

@@ -1,144 +1,23 @@
-"""Environments behind one contract: ``step(message_log_batch, metadata) -> EnvironmentReturn``.
+"""The sliding puzzle: its board rules, the episodes it is played on, and the multi-turn environment.
 
-``EnvironmentReturn`` has the same fields, in the same order, as
-``nemo_rl.environments.interfaces.EnvironmentReturn``: ``observations``,
-``metadata``, ``next_stop_strings``, ``rewards``, ``terminateds``, ``answers``.
-Environments are plain Python objects here (NeMo RL runs them as Ray actors).
-
-* :class:`MathEnvironment` -- single turn; reward 1.0 when the last assistant
-  message equals the reference answer exactly (a verifier, not a reward model).
-* :class:`SlidingPuzzleEnvironment` -- multi-turn; the model answers each board
-  with a move letter, the environment applies it and replies with the new
-  board until the puzzle is solved, a move is invalid, or ``max_moves`` is hit.
-
-Examples:
-    >>> env = MathEnvironment()
-    >>> out = env.step([[{"role": "user", "content": "1+1"}, {"role": "assistant", "content": "2"}]],
-    ...                [{"answer": "2"}])
-    >>> out.rewards.tolist(), out.terminateds.tolist()
-    ([1.0], [True])
+The model answers each board with a move letter (``U``, ``D``, ``L``, ``R``: the
+direction the blank moves); the environment applies it and replies with the new
+board until the puzzle is solved, a move is invalid, or ``max_moves`` is hit.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 
-MessageLog = list[dict[str, Any]]
+from rl_lab.environments.base import EnvironmentReturn, MessageLog, last_assistant_text
+
+Datum = dict[str, Any]
 
 
-class EnvironmentReturn(NamedTuple):
-    """Batched result of one environment step (field names as in NeMo RL).
-
-    Attributes:
-        observations: One message per sample (``role``/``content``) to append
-            to the conversation if it continues.
-        metadata: Updated per-sample environment state (None once terminated).
-        next_stop_strings: Stop strings for the next turn per sample, or None.
-        rewards: ``[B]`` float rewards for this turn.
-        terminateds: ``[B]`` bool, True when the episode ended this turn.
-        answers: The parsed answer per sample (or None).
-
-    Examples:
-        >>> r = EnvironmentReturn([], [], [], torch.zeros(0), torch.zeros(0, dtype=torch.bool), None)
-        >>> r._fields[:3]
-        ('observations', 'metadata', 'next_stop_strings')
-    """
-
-    observations: list[dict[str, str]]
-    metadata: list[Any]
-    next_stop_strings: list[list[str] | None]
-    rewards: torch.Tensor
-    terminateds: torch.Tensor
-    answers: list[str | None] | None
-
-
-@runtime_checkable
-class Environment(Protocol):
-    """The environment contract (``nemo_rl.environments.interfaces.EnvironmentInterface``).
-
-    Examples:
-        >>> isinstance(MathEnvironment(), Environment)
-        True
-    """
-
-    def step(self, message_log_batch: Sequence[MessageLog], metadata: Sequence[Any]) -> EnvironmentReturn:
-        """Scores the latest assistant turn of every conversation.
-
-        Args:
-            message_log_batch: One conversation per sample.
-            metadata: One environment state per sample.
-
-        Returns:
-            An :class:`EnvironmentReturn`.
-
-        Examples:
-            >>> MathEnvironment().step([], []).rewards.numel()
-            0
-        """
-        ...
-
-
-def last_assistant_text(log: MessageLog) -> str:
-    """Content of the last assistant message ('' if there is none).
-
-    Args:
-        log: A conversation.
-
-    Returns:
-        The text.
-
-    Examples:
-        >>> last_assistant_text([{"role": "assistant", "content": "4"}])
-        '4'
-    """
-    for message in reversed(log):
-        if message["role"] == "assistant":
-            return message["content"]
-    return ""
-
-
-class MathEnvironment:
-    """Single-turn verifier: reward 1.0 for an exact answer, else 0.0.
-
-    Examples:
-        >>> MathEnvironment().step([[{"role": "assistant", "content": " 7 "}]], [{"answer": "7"}]).rewards
-        tensor([1.])
-    """
-
-    def step(self, message_log_batch: Sequence[MessageLog], metadata: Sequence[dict[str, Any]]) -> EnvironmentReturn:
-        """Verifies the answer in each conversation's last assistant message.
-
-        Args:
-            message_log_batch: Conversations ending with the model's answer.
-            metadata: Dicts with the reference ``answer``.
-
-        Returns:
-            Rewards in {0, 1}; every episode terminates.
-
-        Examples:
-            >>> MathEnvironment().step([[{"role": "assistant", "content": "5"}]], [{"answer": "6"}]).rewards
-            tensor([0.])
-        """
-        answers = [last_assistant_text(log).strip() for log in message_log_batch]
-        correct = [a == m["answer"].strip() for a, m in zip(answers, metadata)]
-        return EnvironmentReturn(
-            observations=[{"role": "environment", "content": "correct" if c else "wrong"} for c in correct],
-            metadata=list(metadata),
-            next_stop_strings=[None] * len(answers),
-            rewards=torch.tensor(correct, dtype=torch.float32),
-            terminateds=torch.ones(len(answers), dtype=torch.bool),
-            answers=answers,
-        )
-
-
-# ----------------------------------------------------------------------------
-# Sliding puzzle
-# ----------------------------------------------------------------------------
-# A move letter says where the BLANK goes: U(p), D(own), L(eft), R(ight).
 MOVES: dict[str, tuple[int, int]] = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
 INVERSE: dict[str, str] = {"U": "D", "D": "U", "L": "R", "R": "L"}
 
@@ -320,27 +199,88 @@ class SlidingPuzzleEnvironment:
         )
 
 
-ENVIRONMENTS: dict[str, type] = {"math": MathEnvironment, "sliding_puzzle_game": SlidingPuzzleEnvironment}
-
-
-def make_environment(env_cfg: Any) -> tuple[str, Environment]:
-    """Builds the environment named by the recipe's ``env`` section.
+def sliding_puzzle_datum(size: int, shuffle_moves: int, max_moves: int, rng: random.Random) -> Datum:
+    """A scrambled board as the first user turn, with the episode state as metadata.
 
     Args:
-        env_cfg: :class:`rl_lab.config.EnvConfig` with exactly one sub-section set.
+        size: Board side (``env.sliding_puzzle_game.cfg.game_config.size``).
+        shuffle_moves: Random moves applied to the solved board.
+        max_moves: Move budget (``env.sliding_puzzle_game.cfg.max_moves``).
+        rng: Random source.
 
     Returns:
-        ``(name, environment)``.
-
-    Raises:
-        ValueError: If no (or more than one) environment is configured.
+        A datum with ``messages`` and ``metadata`` (board, size, moves, max_moves).
 
     Examples:
-        >>> from rl_lab.config import EnvConfig, MathEnvConfig
-        >>> make_environment(EnvConfig(math=MathEnvConfig()))[0]
-        'math'
+        >>> d = sliding_puzzle_datum(2, 1, 4, random.Random(0))
+        >>> d["metadata"]["moves"], "|" in d["messages"][0]["content"]
+        (0, True)
     """
-    names = [name for name in ENVIRONMENTS if getattr(env_cfg, name, None) is not None]
-    if len(names) != 1:
-        raise ValueError(f"configure exactly one of env.{list(ENVIRONMENTS)}; got {names}")
-    return names[0], ENVIRONMENTS[names[0]]()
+    board = scramble_board(size, shuffle_moves, rng)
+    return {
+        "messages": [{"role": "user", "content": render_board(board, size)}],
+        "metadata": {"board": board, "size": size, "moves": 0, "max_moves": max_moves},
+        "task": "sliding_puzzle",
+    }
+
+
+def sliding_puzzle_split(
+    size: int, shuffle_moves: int, max_moves: int, train_size: int, val_size: int, seed: int
+) -> tuple[list[Datum], list[Datum]]:
+    """Train and validation episodes for the sliding-puzzle environment.
+
+    Args:
+        size: Board side.
+        shuffle_moves: Scrambling moves.
+        max_moves: Move budget per episode.
+        train_size: Training episodes.
+        val_size: Validation episodes (a separate random stream).
+        seed: Seed.
+
+    Returns:
+        ``(train, val)`` datums.
+
+    Examples:
+        >>> tr, va = sliding_puzzle_split(2, 2, 4, 8, 4, seed=0)
+        >>> len(tr), len(va)
+        (8, 4)
+    """
+    rng_train, rng_val = random.Random(seed), random.Random(seed + 1)
+    return (
+        [sliding_puzzle_datum(size, shuffle_moves, max_moves, rng_train) for _ in range(train_size)],
+        [sliding_puzzle_datum(size, shuffle_moves, max_moves, rng_val) for _ in range(val_size)],
+    )
+
+
+def puzzle_moves_datum(size: int, shuffle_moves: int, max_turns: int, rng: random.Random) -> Datum:
+    """A short random walk on a board: teaches the *format* (one legal move letter per turn).
+
+    Used to SFT a starting policy for sliding-puzzle GRPO; the moves are
+    random, so the policy learns to play legally, not to solve.
+
+    Args:
+        size: Board side.
+        shuffle_moves: Scrambling moves for the start board.
+        max_turns: Longest walk (1..max_turns assistant turns).
+        rng: Random source.
+
+    Returns:
+        A datum whose ``messages`` alternate user boards and assistant moves,
+        whose ``answer`` is the final move and whose ``legal_moves`` are every
+        legal reply to the last board (what ``legal_move_rate`` checks).
+
+    Examples:
+        >>> d = puzzle_moves_datum(2, 1, 3, random.Random(0))
+        >>> d["answer"] in "UDLR", d["messages"][-1]["role"]
+        (True, 'user')
+    """
+    board = scramble_board(size, shuffle_moves, rng)
+    messages: list[dict[str, str]] = []
+    turns = rng.randint(1, max_turns)
+    for t in range(turns):
+        messages.append({"role": "user", "content": render_board(board, size)})
+        move = rng.choice(legal_moves(board, size))
+        if t < turns - 1:
+            messages.append({"role": "assistant", "content": move})
+            board = apply_move(board, size, move)
+    return {"messages": messages, "answer": move, "legal_moves": legal_moves(board, size), "task": "puzzle_moves"}

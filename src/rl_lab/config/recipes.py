@@ -1,0 +1,108 @@
+"""Whole recipes, one frozen dataclass per algorithm, built from the sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from rl_lab.config.rl_lab_only import RlLabSection
+from rl_lab.config.sections import (
+    CheckpointingConfig,
+    DataConfig,
+    DPOSection,
+    EnvConfig,
+    EvalGenerationConfig,
+    EvalSection,
+    GRPOPolicyConfig,
+    GRPOSection,
+    LoggerConfig,
+    LossFnConfig,
+    PolicyConfig,
+    SFTSection,
+)
+
+@dataclass(frozen=True)
+
+
+class _TrainingRecipe:
+    """The sections every training recipe has, besides its algorithm's own."""
+
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    checkpointing: CheckpointingConfig = field(default_factory=CheckpointingConfig)
+    rl_lab: RlLabSection = field(default_factory=RlLabSection)
+
+
+@dataclass(frozen=True)
+
+
+class SFTRecipe(_TrainingRecipe):
+    """An SFT recipe (counterpart: ``examples/configs/sft.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("sft_addition").sft.seed
+        42
+    """
+
+    sft: SFTSection = field(default_factory=SFTSection)
+
+
+@dataclass(frozen=True)
+
+
+class DPORecipe(_TrainingRecipe):
+    """A DPO recipe (counterpart: ``examples/configs/dpo.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("dpo_addition").dpo.reference_policy_kl_penalty > 0
+        True
+    """
+
+    dpo: DPOSection = field(default_factory=DPOSection)
+
+
+@dataclass(frozen=True)
+
+
+class GRPORecipe(_TrainingRecipe):
+    """A GRPO recipe (counterparts: ``grpo_math_1B.yaml``, ``grpo_sliding_puzzle.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("grpo_math").loss_fn.reference_policy_kl_type
+        'k3'
+    """
+
+    policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    grpo: GRPOSection = field(default_factory=GRPOSection)
+    loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+
+@dataclass(frozen=True)
+
+
+class EvalRecipe:
+    """An evaluation recipe (counterpart: ``examples/configs/evals/eval.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("eval_addition").eval.metric
+        'pass@k'
+    """
+
+    eval: EvalSection = field(default_factory=EvalSection)
+    generation: EvalGenerationConfig = field(default_factory=EvalGenerationConfig)
+    rl_lab: RlLabSection = field(default_factory=RlLabSection)
+
+
+Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, EvalRecipe]
+RECIPE_TYPES: dict[str, type] = {
+    "sft": SFTRecipe,
+    "dpo": DPORecipe,
+    "grpo": GRPORecipe,
+    "eval": EvalRecipe,
+}
