@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,8 @@ class MetricLogger:
         log_dir: ``logger.log_dir`` (None: keep in memory only).
         live: Live plot in notebooks; None means "only inside an IPython kernel".
         live_keys: Metrics shown in the live plot (None: all).
-        live_every: Redraw the live plot every this many ``log`` calls.
+        live_interval: Redraw the live plot at most this often, in seconds (drawing a
+            figure costs more than a training step of the tiny models).
         callback: Called with every logged row (e.g. ``training_dashboard().callback``).
 
     Examples:
@@ -103,7 +105,7 @@ class MetricLogger:
         log_dir: str | Path | None,
         live: bool | None = None,
         live_keys: Sequence[str] | None = None,
-        live_every: int = 5,
+        live_interval: float = 2.0,
         callback: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """Creates the log directory (if any) and decides on live plotting.
@@ -112,7 +114,7 @@ class MetricLogger:
             log_dir: Directory for ``metrics.jsonl`` or None.
             live: Live plotting switch (None: auto).
             live_keys: Metrics in the live plot.
-            live_every: Redraw period.
+            live_interval: Seconds between redraws.
             callback: Called with every logged row.
 
         Examples:
@@ -126,10 +128,10 @@ class MetricLogger:
             self.path = Path(log_dir) / "metrics.jsonl"
         self.live = in_ipython_kernel() if live is None else live
         self.live_keys = live_keys
-        self.live_every = live_every
+        self.live_interval = live_interval
+        self._drawn_at = float("-inf")
         self.callback = callback
         self._handle: Any = None
-        self._calls = 0
 
     def log(self, metrics: dict[str, float], step: int, prefix: str = "train") -> None:
         """Records ``metrics`` (keys become ``prefix/key``) at ``step``.
@@ -151,8 +153,7 @@ class MetricLogger:
                 fh.write(json.dumps(row, default=float) + "\n")
         if self.callback is not None:
             self.callback(row)
-        self._calls += 1
-        if self.live and self._calls % self.live_every == 0:
+        if self.live and time.monotonic() - self._drawn_at >= self.live_interval:
             self.refresh()
 
     def refresh(self) -> None:
@@ -172,6 +173,7 @@ class MetricLogger:
             self._handle = display.display(fig, display_id=True)
         else:
             self._handle.update(fig)
+        self._drawn_at = time.monotonic()
 
 
 @dataclass

@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -98,8 +99,8 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
 
     Args:
         recipe: A loaded SFT/DPO/GRPO recipe.
-        model: Start from this model (e.g. a cached checkpoint); None builds a
-            fresh random one.
+        model: Start from a copy of this model (e.g. a cached checkpoint; the model
+            passed in is not changed); None builds a fresh random one.
         profile: Profile name (None: resolve automatically).
 
     Returns:
@@ -136,6 +137,8 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
     if model is None:
         policy_cfg: PolicyConfig = recipe.policy
         model = build_model(recipe.rl_lab.model, tokenizer.vocab_size, seed=_seed_of(recipe), dtype=policy_cfg.precision, device=device)
+    else:
+        model = copy.deepcopy(model)  # train a copy: the caller's model (e.g. a cached start) stays as it was
     model = model.to(device).train()
     return Policy(model, tokenizer, make_optimizer(model, recipe.policy.optimizer), device)
 

@@ -87,3 +87,13 @@ def test_run_train_starts_from_the_named_checkpoint(monkeypatch) -> None:
     assert seen["name"] == "sft-addition-50pct" and seen["model"] is start and seen["kw"] == {"progress": False}
     with pytest.raises(ValueError, match="use rl_lab.run.evaluate_recipe"):
         run.train("eval_addition", profile="smoke")
+
+
+def test_a_trainer_leaves_the_model_it_starts_from_unchanged() -> None:
+    # Two runs from one cached start must both start there (custom-loss-functions does this).
+    cfg = load_recipe("sft_addition", [*TINY, "sft.max_num_steps=2", "sft.val_at_end=false"], profile="smoke")
+    start = build_policy(cfg).model
+    before = [p.detach().clone() for p in start.parameters()]
+    result = train_sft(cfg, model=start, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, start.parameters()))
+    assert result.model is not start

@@ -66,3 +66,29 @@ def test_rl_lab_does_not_import_notebook_machinery() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_live_plot_redraws_at_most_once_per_interval(monkeypatch):
+    # Drawing a figure costs more than a smoke-profile training step: a run logging 100 rows
+    # within a second redraws once (the first row), not once per few rows.
+    import sys
+    import types
+
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append("update")
+
+    display = types.SimpleNamespace(display=lambda fig, display_id=True: shown.append("display") or Handle())
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(display=display, version_info=(9, 0), get_ipython=lambda: None))
+    log = MetricLogger(None, live=True, live_interval=60.0)
+    for step in range(100):
+        log.log({"loss": 1.0 / (step + 1)}, step)
+    assert shown == ["display"]
+    log.refresh()  # the trainer's final refresh always draws the whole history
+    assert shown == ["display", "update"]
+    eager = MetricLogger(None, live=True, live_interval=0.0)
+    for step in range(3):
+        eager.log({"loss": 1.0}, step)
+    assert shown.count("display") == 2 and shown.count("update") == 3
