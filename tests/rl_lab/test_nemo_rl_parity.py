@@ -22,7 +22,7 @@ import torch
 from nemo_rl_import import HOW, import_nemo_rl
 from rl_lab.advantages import grpo_advantages
 from rl_lab.config import LossFnConfig
-from rl_lab.losses import clipped_pg_loss, dpo_loss, kl_penalty, masked_mean, nll_loss
+from rl_lab.losses import WeightContext, clipped_pg_loss, dpo_loss, importance_weights, kl_penalty, masked_mean, nll_loss, truncate
 
 if not os.environ.get("NEMO_RL_SRC"):
     pytest.skip(f"compares rl_lab with NeMo RL's own code: {HOW}", allow_module_level=True)
@@ -121,13 +121,15 @@ def pg_inputs(dtype, seed=2):
     return curr, prev, ref, adv
 
 
-def nemo_pg(nemo, cfg_kwargs, curr, prev, ref, adv, token_mask, sample_mask, seqs, toks):
+def nemo_pg(nemo, cfg_kwargs, curr, prev, ref, adv, token_mask, sample_mask, seqs, toks, gen=None, rewards=None):
     loss_fn = nemo["loss"].ClippedPGLossFn(nemo["loss"].ClippedPGLossConfig(**cfg_kwargs))
-    data = nemo["BatchedDataDict"]({
+    data = {
         "input_ids": torch.zeros(len(curr), T + 1, dtype=torch.long), "advantages": pad(adv),
-        "prev_logprobs": pad(prev), "generation_logprobs": pad(prev), "reference_policy_logprobs": pad(ref),
-        "token_mask": pad(token_mask), "sample_mask": sample_mask})
-    return loss_fn(curr, data, torch.as_tensor(seqs), torch.as_tensor(toks))
+        "prev_logprobs": pad(prev), "generation_logprobs": pad(prev if gen is None else gen),
+        "reference_policy_logprobs": pad(ref), "token_mask": pad(token_mask), "sample_mask": sample_mask}
+    if rewards is not None:
+        data["rewards"] = rewards
+    return loss_fn(curr, nemo["BatchedDataDict"](data), torch.as_tensor(seqs), torch.as_tensor(toks))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -155,25 +157,98 @@ def test_clipped_pg_loss_gradient_and_metrics(nemo, dtype, cfg_kwargs):
         close(ours_m[key], their_m[key], tol)
 
 
-@pytest.mark.parametrize("cfg_kwargs", LOSS_CONFIGS[:2], ids=["token", "sequence"])
+IS = dict(use_importance_sampling_correction=True)
+LOSS_VARIANTS = [  # ClippedPGLossFn's options, with generation log-probs that differ from prev_logprobs
+    dict(token_level_loss=False, sequence_level_importance_ratios=True),  # GSPO
+    dict(token_level_loss=False, sequence_level_importance_ratios=True, ratio_clip_min=3e-4, ratio_clip_max=4e-4, **IS),
+    dict(use_cispo=True, ratio_clip_min=0.2, ratio_clip_max=0.28),  # CISPO with clip-higher
+    dict(use_cispo=True, **IS),
+    dict(disable_ppo_ratio=True),  # REINFORCE
+    dict(disable_ppo_ratio=True, ratio_clip_c=3.0, token_level_loss=False),
+    dict(force_on_policy_ratio=True),
+    dict(force_on_policy_ratio=True, **IS),
+    dict(**IS),
+    dict(truncated_importance_sampling_type="tis", truncated_importance_sampling_ratio=1.1, **IS),
+    dict(truncated_importance_sampling_type="tis", truncated_importance_sampling_ratio=1.1,
+         truncated_importance_sampling_ratio_min=0.95, token_level_loss=False, **IS),
+    dict(truncated_importance_sampling_type="icepop", truncated_importance_sampling_ratio=1.1,
+         truncated_importance_sampling_ratio_min=0.9, **IS),
+    dict(truncated_importance_sampling_type="icepop", truncated_importance_sampling_ratio=1.5,
+         truncated_importance_sampling_ratio_min=0.85, token_level_loss=False, sequence_level_importance_ratios=True, **IS),
+    dict(truncated_importance_sampling_type="seq-mask-tis", truncated_importance_sampling_ratio=1.03,
+         truncated_importance_sampling_ratio_min=0.97, **IS),
+    dict(use_on_policy_kl_approximation=True),
+    dict(use_on_policy_kl_approximation=True, token_level_loss=False, reference_policy_kl_type="k2"),
+    dict(use_kl_in_reward=True),
+    dict(positive_example_nll_weight=0.1),
+    dict(positive_example_nll_weight=0.5, use_cispo=True, use_on_policy_kl_approximation=True, **IS),
+]
+ALL_METRICS = (*COMMON_METRICS, "token_mult_prob_error", "gen_kl_error", "policy_kl_error", "js_divergence_error",
+               "sampling_importance_ratio", "approx_entropy", "positive_nll_loss")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cfg_kwargs", LOSS_VARIANTS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_clipped_pg_loss_variants(nemo, dtype, cfg_kwargs):
+    tol = DTYPES[dtype]
+    curr, prev, ref, adv = pg_inputs(dtype, seed=7)
+    gen = prev + 0.1 * torch.randn(B, T, generator=torch.Generator().manual_seed(8), dtype=dtype)
+    rewards = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 0.5], dtype=dtype)  # sample 0 and 3 are correct and valid
+    token_mask, sample_mask = (m.to(dtype) for m in masks(7))
+    seqs, toks = sample_mask.sum(), (token_mask * sample_mask[:, None]).sum()
+    results = []
+    for side in ("ours", "theirs"):
+        x = curr.clone().requires_grad_(True)
+        if side == "ours":
+            loss, metrics = clipped_pg_loss(x, prev, adv, token_mask, ref, cfg=LossFnConfig(**cfg_kwargs),
+                                            sample_mask=sample_mask, generation_logprobs=gen, rewards=rewards)
+        else:
+            loss, metrics = nemo_pg(nemo, cfg_kwargs, x, prev, ref, adv, token_mask, sample_mask, seqs, toks, gen, rewards)
+        loss.backward()
+        results.append((loss.detach(), x.grad, metrics))
+    (ours_loss, ours_grad, ours_m), (their_loss, their_grad, their_m) = results
+    close(ours_loss, their_loss, tol)
+    close(ours_grad, their_grad, tol)
+    sequence_weights = cfg_kwargs.get("sequence_level_importance_ratios", False)
+    for key in ALL_METRICS + (("is_oob_ratio",) if "truncated_importance_sampling_type" in cfg_kwargs else ()):
+        if key == "sampling_importance_ratio" and sequence_weights:
+            # NeMo RL broadcasts the [B, 1] weights against the [B] sample mask and logs
+            # sum(w) * valid / global_valid_seqs; rl_lab logs the mean over valid samples
+            # (documented in clipped_pg_loss). Both are checked against the same weights.
+            mask = token_mask * sample_mask[:, None]
+            ctx = WeightContext(prev - gen, token_mask, mask, sample_mask, toks, seqs, LossFnConfig(**cfg_kwargs))
+            w = truncate(importance_weights(prev, gen, mask, True), ctx)[0][:, 0]
+            close(their_m[key], w.sum() * sample_mask.sum() / (seqs + 1e-8), tol)  # masked_mean's guard
+            close(ours_m[key], (w * sample_mask).sum() / (seqs + 1e-8), tol)
+            continue
+        close(ours_m[key], their_m[key], tol)
+    if "truncated_importance_sampling_type" in cfg_kwargs:
+        assert 0 < ours_m["is_oob_ratio"] < 1, "the bounds should cut some, not all"
+
+
+@pytest.mark.parametrize("cfg_kwargs", [*LOSS_CONFIGS[:2], *(LOSS_VARIANTS[i] for i in (1, 9, 13, 14))],
+                         ids=["token", "sequence", "gspo-is", "tis", "seq-mask-tis", "on-policy-kl"])
 def test_clipped_pg_loss_over_micro_batches_with_global_counts(nemo, cfg_kwargs):
     # Three micro-batches of two samples, each given the global counts: the summed losses,
     # gradients and (additive) metrics equal NeMo RL's, micro-batch by micro-batch.
     dtype, tol = torch.float64, 1e-12
     curr, prev, ref, adv = pg_inputs(dtype, seed=3)
+    gen = prev + 0.1 * torch.randn(B, T, generator=torch.Generator().manual_seed(9), dtype=dtype)
     token_mask, sample_mask = (m.to(dtype) for m in masks(3))
     seqs, toks = sample_mask.sum(), (token_mask * sample_mask[:, None]).sum()
     for i in (0, 2, 4):
         s = slice(i, i + 2)
         x1, x2 = curr[s].clone().requires_grad_(True), curr[s].clone().requires_grad_(True)
         l1, m1 = clipped_pg_loss(x1, prev[s], adv[s], token_mask[s], ref[s], cfg=LossFnConfig(**cfg_kwargs),
-                                 sample_mask=sample_mask[s], global_valid_seqs=seqs, global_valid_toks=toks)
-        l2, m2 = nemo_pg(nemo, cfg_kwargs, x2, prev[s], ref[s], adv[s], token_mask[s], sample_mask[s], seqs, toks)
+                                 sample_mask=sample_mask[s], global_valid_seqs=seqs, global_valid_toks=toks,
+                                 generation_logprobs=gen[s])
+        l2, m2 = nemo_pg(nemo, cfg_kwargs, x2, prev[s], ref[s], adv[s], token_mask[s], sample_mask[s], seqs, toks, gen[s])
         l1.backward()
         l2.backward()
         close(l1.detach(), l2.detach(), tol)
         close(x1.grad, x2.grad, tol)
-        for key in ("loss", "probs_ratio", "kl_penalty", "num_valid_samples"):
+        for key in ("loss", "probs_ratio", "kl_penalty", "num_valid_samples", "token_mult_prob_error", "gen_kl_error",
+                    *(("is_oob_ratio",) if "truncated_importance_sampling_type" in cfg_kwargs else ())):
             close(m1[key], m2[key], tol)
 
 

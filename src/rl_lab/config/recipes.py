@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
 from rl_lab.config.rl_lab_only import RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
@@ -14,9 +15,7 @@ from rl_lab.config.sections import (
     EvalGenerationConfig,
     EvalSection,
     GRPOPolicyConfig,
-    GRPOSection,
     LoggerConfig,
-    LossFnConfig,
     PolicyConfig,
     SFTSection,
 )
