@@ -20,8 +20,8 @@ import pytest
 import torch
 
 from nemo_rl_import import HOW, import_nemo_rl
-from rl_lab.advantages import grpo_advantages
-from rl_lab.config import LossFnConfig
+from rl_lab.advantages import AdvantageInputs, compute_advantages, grpo_advantages, prompt_group_ids
+from rl_lab.config import AdvEstimatorConfig, LossFnConfig
 from rl_lab.losses import WeightContext, clipped_pg_loss, dpo_loss, importance_weights, kl_penalty, masked_mean, nll_loss, truncate
 
 if not os.environ.get("NEMO_RL_SRC"):
@@ -341,3 +341,69 @@ def test_grpo_advantages(nemo, normalize, leave_one_out, rewards_kind):
     ours32 = grpo_advantages(rewards.float(), n, normalize, leave_one_out)
     close(ours32, theirs64, 1e-6)
     close(ours32, nemo_advantages(nemo, rewards.float(), n, normalize, leave_one_out), 1e-5)
+
+
+def _with_default_dtype(dtype, fn):
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # NeMo RL builds its helper matrices (torch.eye) in the default dtype
+    try:
+        return fn()
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _scattered_prompts(g):
+    """12 samples of 3 prompts (3, 4 and 5 samples) in shuffled order, as NeMo RL's [B, L] prompt tokens."""
+    which = torch.tensor([0] * 3 + [1] * 4 + [2] * 5)[torch.randperm(12, generator=g)]
+    table = torch.tensor([[4, 5, 0], [4, 6, 7], [9, 0, 0]])
+    return table[which]
+
+
+@pytest.mark.parametrize("normalize, leave_one_out", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("name", ["grpo", "gdpo"])
+def test_estimators_group_by_prompt(nemo, name, normalize, leave_one_out):
+    g = torch.Generator().manual_seed(10)
+    prompts = _scattered_prompts(g)
+    components = torch.randn(12, 2, generator=g, dtype=torch.float64)
+    components[prompts[:, 0] == 9, 0] = 0.5  # a zero-variance group in component 1
+    rewards = components.sum(-1)
+    mask = torch.ones(12, T, dtype=torch.float64)
+    est = {"name": name, "normalize_rewards": normalize, "use_leave_one_out_baseline": leave_one_out}
+    cls = nemo["adv"].GRPOAdvantageEstimator if name == "grpo" else nemo["adv"].GDPOAdvantageEstimator
+    batch = {"reward1": components[:, 0], "reward2": components[:, 1]}
+    theirs = _with_default_dtype(torch.float64, lambda: cls(est, None).compute_advantage(
+        prompts, rewards, mask, repeated_batch=batch))
+    inputs = AdvantageInputs(rewards, prompt_group_ids(prompts), mask, reward_components=components)
+    ours = compute_advantages(inputs, AdvEstimatorConfig(name, normalize, leave_one_out), LossFnConfig())
+    close(ours.expand_as(theirs), theirs, 1e-6)  # 1e-6: NeMo RL's float32 n / (n - 1), see test_grpo_advantages
+
+
+@pytest.mark.parametrize("minus_baseline", [False, True])
+@pytest.mark.parametrize("kl_in_reward", [False, True])
+def test_reinforce_plus_plus(nemo, minus_baseline, kl_in_reward):
+    g = torch.Generator().manual_seed(11)
+    prompts = _scattered_prompts(g)
+    rewards = (torch.rand(12, generator=g) > 0.5).double()
+    mask = (torch.rand(12, T, generator=g) > 0.3).double()
+    logprobs = -torch.rand(12, T, generator=g, dtype=torch.float64) * 2
+    reference = logprobs + 0.3 * torch.randn(12, T, generator=g, dtype=torch.float64)
+    loss_kwargs = dict(use_kl_in_reward=kl_in_reward, reference_policy_kl_penalty=0.05, reference_policy_kl_type="k3")
+    estimator = nemo["adv"].ReinforcePlusPlusAdvantageEstimator(
+        {"minus_baseline": minus_baseline}, nemo["loss"].ClippedPGLossConfig(**loss_kwargs))
+    theirs = _with_default_dtype(torch.float64, lambda: estimator.compute_advantage(
+        prompts, rewards, mask, logprobs_policy=logprobs, logprobs_reference=reference))
+    inputs = AdvantageInputs(rewards, prompt_group_ids(prompts), mask, logprobs=logprobs, reference_logprobs=reference)
+    ours = compute_advantages(inputs, AdvEstimatorConfig("reinforce_plus_plus", minus_baseline=minus_baseline),
+                              LossFnConfig(**loss_kwargs))
+    close(ours, theirs, 1e-12)
+
+
+def test_opd_advantages(nemo):
+    g = torch.Generator().manual_seed(12)
+    student, teacher = (-torch.rand(B, T, generator=g, dtype=torch.float64) for _ in range(2))
+    mask = masks(12)[0].double()
+    theirs = nemo["adv"].OPDAdvantageEstimator({"name": "opd"}, {}).compute_advantage(
+        None, None, mask, teacher_logprobs=teacher, prev_logprobs=student)
+    ours = compute_advantages(AdvantageInputs(torch.zeros(B), torch.zeros(B, dtype=torch.long), mask, logprobs=student,
+                                              teacher_logprobs=teacher), AdvEstimatorConfig("opd"), LossFnConfig())
+    close(ours, theirs, 1e-12)

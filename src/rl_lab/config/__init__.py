@@ -50,7 +50,15 @@ from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.overrides import parse_override
 from rl_lab.config.recipes import RECIPE_TYPES, DPORecipe, EvalRecipe, GRPORecipe, Recipe, SFTRecipe
-from rl_lab.config.rl_lab_only import TARGET_METRICS, ModelSizeConfig, RlLabSection, TargetConfig, TaskConfig
+from rl_lab.config.rl_lab_only import (
+    ADVANTAGE_GROUPS,
+    TARGET_METRICS,
+    GRPORlLabSection,
+    ModelSizeConfig,
+    RlLabSection,
+    TargetConfig,
+    TaskConfig,
+)
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -73,7 +81,7 @@ from rl_lab.config.sections import (
 )
 
 __all__ = [
-    "ADV_ESTIMATOR_NAMES", "AdvEstimatorConfig", "RewardShapingConfig", "TRUNCATED_IS_TYPES",
+    "ADVANTAGE_GROUPS", "ADV_ESTIMATOR_NAMES", "AdvEstimatorConfig", "GRPORlLabSection", "RewardShapingConfig", "TRUNCATED_IS_TYPES",
     "CheckpointingConfig", "ConfigError", "DPORecipe", "DPOSection", "DataConfig", "EnvConfig", "EvalGenerationConfig",
     "EvalRecipe", "EvalSection", "GRPOPolicyConfig", "GRPORecipe", "GRPOSection", "GameConfig", "GenerationConfig",
     "LoggerConfig", "LossFnConfig", "MathEnvConfig", "ModelSizeConfig", "OptimizerConfig", "OptimizerKwargs",

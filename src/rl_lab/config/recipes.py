@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
-from rl_lab.config.rl_lab_only import RlLabSection
+from rl_lab.config.rl_lab_only import GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -79,6 +79,7 @@ class GRPORecipe(_TrainingRecipe):
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
+    rl_lab: GRPORlLabSection = field(default_factory=GRPORlLabSection)
 
 
 @dataclass(frozen=True)
