@@ -1,4 +1,12 @@
-"""rl_lab computes what NeMo RL v0.7.0 computes: losses, gradients, metrics and advantages.
+"""rl_lab computes what NeMo RL v0.7.0 computes: losses, gradients, metrics, advantages, reward shaping.
+
+Covered: ``masked_mean``, ``calculate_kl``, ``ClippedPGLossFn`` with each of its
+``loss_fn`` variants (GSPO, CISPO, REINFORCE, forced on-policy ratio, importance
+sampling with tis/icepop/seq-mask-tis, on-policy KL approximation, KL in reward,
+positive-example NLL), ``NLLLossFn``, ``DPOLossFn``, the advantage estimators
+(grpo, gdpo, reinforce_plus_plus, opd, with prompts scattered through the batch)
+and ``apply_reward_shaping``. DAPO's ``dynamic_sampling`` sits in NeMo RL's
+``grpo.py``, whose import needs Ray; ``test_dapo_advantages.py`` covers it by hand.
 
 Each test calls NeMo RL's own functions (imported from the checkout in
 ``NEMO_RL_SRC`` by :mod:`nemo_rl_import`, never copied) and rl_lab's on the same
@@ -21,7 +29,8 @@ import torch
 
 from nemo_rl_import import HOW, import_nemo_rl
 from rl_lab.advantages import AdvantageInputs, compute_advantages, grpo_advantages, prompt_group_ids
-from rl_lab.config import AdvEstimatorConfig, LossFnConfig
+from rl_lab.config import AdvEstimatorConfig, LossFnConfig, RewardShapingConfig
+from rl_lab.dapo import apply_reward_shaping
 from rl_lab.losses import WeightContext, clipped_pg_loss, dpo_loss, importance_weights, kl_penalty, masked_mean, nll_loss, truncate
 
 if not os.environ.get("NEMO_RL_SRC"):
@@ -407,3 +416,21 @@ def test_opd_advantages(nemo):
     ours = compute_advantages(AdvantageInputs(torch.zeros(B), torch.zeros(B, dtype=torch.long), mask, logprobs=student,
                                               teacher_logprobs=teacher), AdvEstimatorConfig("opd"), LossFnConfig())
     close(ours, theirs, 1e-12)
+
+
+@pytest.mark.parametrize("shaping", [
+    dict(enabled=True, overlong_buffer_length=4, overlong_buffer_penalty=0.5, max_response_length=10),
+    dict(enabled=True, overlong_buffer_length=3, overlong_buffer_penalty=2.0, max_response_length=6),
+    dict(enabled=True, stop_properly_penalty_coef=0.25),
+    dict(enabled=False),
+])
+def test_reward_shaping(shaping):
+    reward_functions, batched = import_nemo_rl("nemo_rl.algorithms.reward_functions",
+                                               "nemo_rl.distributed.batched_data_dict")
+    rewards = torch.tensor([1.0, 0.0, 1.0, 0.5, 1.0, 0.0])
+    lengths, truncated = [2, 5, 7, 9, 12, 6], [False, False, True, False, True, True]
+    theirs = reward_functions.apply_reward_shaping(batched.BatchedDataDict(
+        {"total_reward": rewards.clone(), "response_token_lengths": torch.tensor(lengths),
+         "truncated": torch.tensor(truncated)}), {**shaping})["total_reward"]
+    ours = apply_reward_shaping(rewards.clone(), lengths, truncated, RewardShapingConfig(**shaping), 64)
+    close(ours, theirs, 1e-6)
