@@ -19,7 +19,7 @@ from rl_lab.config import ADV_ESTIMATOR_NAMES, AdvEstimatorConfig, ConfigError, 
 from rl_lab.dapo import DynamicSamplingBuffer, apply_reward_shaping, nonzero_std_groups
 from rl_lab.environments import EnvironmentReturn
 from rl_lab.grpo import grpo_step
-from rl_lab.grpo_batch import step_prompts
+from rl_lab.grpo_batch import collect_samples, step_prompts
 from rl_lab.data import load_task
 from rl_lab.policy import build_policy
 
@@ -177,3 +177,13 @@ def test_gdpo_runs_with_an_environment_that_returns_reward_components() -> None:
 def test_batch_multiplier_needs_dynamic_sampling() -> None:
     with pytest.raises(ConfigError, match="needs grpo.use_dynamic_sampling=true"):
         load_recipe("grpo_math", ["grpo.batch_multiplier=2"])
+
+
+def test_prompt_groups_join_a_prompt_drawn_twice_in_one_step() -> None:
+    for mode, expected in (("datum", [0, 0, 1, 1]), ("prompt", [0, 0, 0, 0])):
+        cfg = load_recipe("grpo_math", SMALL + [f"rl_lab.advantage_groups={mode}"], profile="smoke")
+        datum = {**load_task(cfg.rl_lab.task)[0][0], "answer": "mixed"}
+        samples = collect_samples(build_policy(cfg), [datum, datum], ScriptedEnv(), cfg)
+        assert samples.group_ids.tolist() == expected
+    with pytest.raises(ConfigError, match="rl_lab.advantage_groups"):
+        load_recipe("grpo_math", ["rl_lab.advantage_groups=position"])
