@@ -1,6 +1,6 @@
 """What the differential tests against NeMo RL share: tolerances, shapes, masks, NeMo RL's modules.
 
-Not a test module; ``test_nemo_rl_parity*.py`` import from it after their skip check.
+Not a test module; ``test_nemo_rl_parity.py`` imports from it after their skip check.
 """
 
 from __future__ import annotations
