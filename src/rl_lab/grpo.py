@@ -33,7 +33,8 @@ import torch
 
 from rl_lab.advantages import AdvantageInputs, compute_advantages
 from rl_lab.config import GRPORecipe, LossFnConfig, load_recipe
-from rl_lab.data import BatchedDataDict, Datum, load_task, message_logs_to_batch, sliding_puzzle_split
+from rl_lab.data import BatchedDataDict, load_task, message_logs_to_batch, sliding_puzzle_split
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.environments import Environment, make_environment
 from rl_lab.generation import compute_logprobs
 from rl_lab.grpo_batch import collect_samples, step_prompts

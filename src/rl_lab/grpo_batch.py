@@ -31,7 +31,8 @@ import torch
 from rl_lab.advantages import grouped_baseline_and_std, positional_group_ids, prompt_group_ids
 from rl_lab.config import GRPORecipe
 from rl_lab.dapo import DynamicSamplingBuffer, apply_reward_shaping, nonzero_std_groups
-from rl_lab.data import Datum, build_message_log, flatten_message_log, right_pad
+from rl_lab.data import build_message_log, flatten_message_log, right_pad
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.environments import Environment
 from rl_lab.policy import Policy
 from rl_lab.rollouts import Rollouts, rollout

@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-from rl_lab.data import Datum, build_message_log, flatten_message_log
+from rl_lab.data import build_message_log, flatten_message_log
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.environments import Environment
 from rl_lab.generation import generate
 from rl_lab.policy import Policy

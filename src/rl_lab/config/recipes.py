@@ -23,7 +23,7 @@ from rl_lab.config.sections import (
 @dataclass(frozen=True)
 
 
-class _TrainingRecipe:
+class TrainingRecipe:
     """The sections every training recipe has, besides its algorithm's own."""
 
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -36,7 +36,7 @@ class _TrainingRecipe:
 @dataclass(frozen=True)
 
 
-class SFTRecipe(_TrainingRecipe):
+class SFTRecipe(TrainingRecipe):
     """An SFT recipe (counterpart: ``examples/configs/sft.yaml``).
 
     Examples:
@@ -51,7 +51,7 @@ class SFTRecipe(_TrainingRecipe):
 @dataclass(frozen=True)
 
 
-class DPORecipe(_TrainingRecipe):
+class DPORecipe(TrainingRecipe):
     """A DPO recipe (counterpart: ``examples/configs/dpo.yaml``).
 
     Examples:
@@ -66,7 +66,7 @@ class DPORecipe(_TrainingRecipe):
 @dataclass(frozen=True)
 
 
-class GRPORecipe(_TrainingRecipe):
+class GRPORecipe(TrainingRecipe):
     """A GRPO recipe (counterparts: ``grpo_math_1B.yaml``, ``grpo_sliding_puzzle.yaml``).
 
     Examples:
