@@ -24,7 +24,8 @@ from typing import Any
 import torch
 
 from rl_lab.config import DPORecipe, DPOSection, load_recipe
-from rl_lab.data import BatchedDataDict, Datum, build_message_log, load_task, message_logs_to_batch, preference_pairs
+from rl_lab.data import BatchedDataDict, build_message_log, load_task, message_logs_to_batch, preference_pairs
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.evaluation import evaluate_accuracy
 from rl_lab.grpo import batched_logprobs
 from rl_lab.logger import MetricLogger, TrainResult

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rl_lab.data import Datum
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.generation import generate
 from rl_lab.tokenizer import CharTokenizer
 

@@ -6,9 +6,11 @@ One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
    ``grpo.num_generations_per_prompt`` times;
 2. **rollout**: generate, let the environment score (and, for multi-turn
    environments, answer) up to ``grpo.max_rollout_turns`` times;
-3. **advantages**: normalise rewards within each prompt's group
-   (:func:`rl_lab.advantages.grpo_advantages`);
-4. compute ``prev_logprobs`` (the sampling policy) and reference log-probs;
+   with ``grpo.reward_shaping`` and DAPO's dynamic sampling
+   (:mod:`rl_lab.grpo_batch`);
+3. compute ``prev_logprobs`` (the sampling policy) and reference log-probs;
+4. **advantages**: the estimator ``grpo.adv_estimator.name`` selects, by default
+   rewards normalised within each prompt's group (:mod:`rl_lab.advantages`);
 5. **train**: split the rollouts into ``policy.train_global_batch_size`` chunks,
    one optimizer step each, with the clipped policy-gradient loss.
 
@@ -25,120 +27,25 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from rl_lab.advantages import grpo_advantages
+from rl_lab.advantages import AdvantageInputs, compute_advantages
 from rl_lab.config import GRPORecipe, LossFnConfig, load_recipe
-from rl_lab.data import BatchedDataDict, Datum, build_message_log, flatten_message_log, load_task, message_logs_to_batch, sliding_puzzle_split
+from rl_lab.data import BatchedDataDict, load_task, message_logs_to_batch, sliding_puzzle_split
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.environments import Environment, make_environment
-from rl_lab.generation import compute_logprobs, generate
+from rl_lab.generation import compute_logprobs
+from rl_lab.grpo_batch import collect_samples, step_prompts
 from rl_lab.logger import MetricLogger, TrainResult
 from rl_lab.loop import Loop, MetricAccumulator, mean_over_steps, run
 from rl_lab.losses import clipped_pg_loss
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
-from rl_lab.sft import batch_indices
+from rl_lab.rollouts import Rollouts, rollout  # noqa: F401  (importable from here, as before)
 
 LossFn = Callable[..., tuple[torch.Tensor, dict[str, float]]]
-
-
-@dataclass
-class Rollouts:
-    """Finished episodes of one rollout.
-
-    Attributes:
-        message_logs: One conversation per sample (prompt, replies, observations).
-        rewards: ``[B]`` total reward per episode.
-        turns: Assistant turns taken per episode.
-
-    Examples:
-        >>> Rollouts([], torch.zeros(0), []).rewards.numel()
-        0
-    """
-
-    message_logs: list[list[dict[str, Any]]]
-    rewards: torch.Tensor
-    turns: list[int]
-
-
-def _metadata_of(datum: Datum) -> dict[str, Any]:
-    """Environment state for a datum (math datums just carry the answer)."""
-    return dict(datum["metadata"]) if "metadata" in datum else {"answer": datum["answer"]}
-
-
-def rollout(
-    policy: Policy,
-    data: Sequence[Datum],
-    env: Environment,
-    generation: Any,
-    max_rollout_turns: int,
-    max_total_sequence_length: int,
-    greedy: bool = False,
-) -> Rollouts:
-    """Plays every datum's episode: generate, step the environment, repeat.
-
-    Args:
-        policy: Policy used for sampling.
-        data: One datum per episode (already repeated per generation).
-        env: The environment.
-        generation: ``policy.generation`` section (temperature, top_p, ...).
-        max_rollout_turns: ``grpo.max_rollout_turns``.
-        max_total_sequence_length: Episodes stop before exceeding this length.
-        greedy: Use temperature 0 (validation).
-
-    Returns:
-        :class:`Rollouts` with per-message token ids and loss masks (assistant
-        tokens are trained on, prompts and observations are not).
-
-    Examples:
-        >>> from rl_lab.environments import MathEnvironment
-        >>> cfg = load_recipe("grpo_math", ["rl_lab.init_checkpoint=null"], profile="smoke")
-        >>> episodes = rollout(build_policy(cfg), load_task(cfg.rl_lab.task)[1][:2], MathEnvironment(),
-        ...                    cfg.policy.generation, max_rollout_turns=1, max_total_sequence_length=32)
-        >>> [[m["role"] for m in log] for log in episodes.message_logs], episodes.turns
-        ([['user', 'assistant'], ['user', 'assistant']], [1, 1])
-    """
-    tok = policy.tokenizer
-    logs = [build_message_log(d["messages"], tok) for d in data]
-    meta: list[Any] = [_metadata_of(d) for d in data]
-    rewards = torch.zeros(len(data))
-    turns = [0] * len(data)
-    active = list(range(len(data)))
-    for _ in range(max_rollout_turns):
-        if not active:
-            break
-        prompts = [flatten_message_log(logs[i])[0].tolist() for i in active]
-        out = generate(
-            policy.model,
-            prompts,
-            tok,
-            max_new_tokens=generation.max_new_tokens,
-            temperature=0.0 if greedy else generation.temperature,
-            top_p=generation.top_p,
-            top_k=generation.top_k,
-            stop_token_ids=generation.stop_token_ids,
-            stop_strings=generation.stop_strings,
-        )
-        for j, i in enumerate(active):
-            ids = torch.tensor(out.response_ids[j], dtype=torch.long)
-            logs[i].append({"role": "assistant", "content": out.texts[j], "token_ids": ids, "token_loss_mask": torch.ones_like(ids)})
-            turns[i] += 1
-        result = env.step([logs[i] for i in active], [meta[i] for i in active])
-        still_active = []
-        for j, i in enumerate(active):
-            rewards[i] += result.rewards[j]
-            meta[i] = result.metadata[j]
-            if bool(result.terminateds[j]):
-                continue
-            observation = build_message_log([result.observations[j]], tok)[0]
-            logs[i].append(observation)
-            if sum(len(m["token_ids"]) for m in logs[i]) + generation.max_new_tokens <= max_total_sequence_length:
-                still_active.append(i)
-        active = still_active
-    return Rollouts(logs, rewards, turns)
 
 
 @torch.no_grad()
@@ -216,6 +123,7 @@ def policy_update(
         for micro in chunk.shard_by_batch_size(micro_batch_size):
             micro = micro.to(policy.device)
             logprobs = compute_logprobs(policy.model, micro["input_ids"])
+            optional = {k: micro[k] for k in ("generation_logprobs", "rewards") if k in micro}  # only when set: custom losses
             loss, metrics = loss_fn(
                 logprobs,
                 micro["prev_logprobs"],
@@ -226,6 +134,7 @@ def policy_update(
                 sample_mask=micro["sample_mask"] if "sample_mask" in micro else None,
                 global_valid_seqs=seqs,
                 global_valid_toks=toks,
+                **optional,
             )
             loss.backward()
             totals.add(metrics)
@@ -233,39 +142,57 @@ def policy_update(
     return out
 
 
-def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datum], env: Environment, cfg: GRPORecipe, loss_fn: LossFn = clipped_pg_loss) -> dict[str, float]:
-    """One GRPO step: rollout, advantages, log-probs, policy update.
+def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datum], env: Environment, cfg: GRPORecipe,
+              loss_fn: LossFn = clipped_pg_loss, more_prompts: Callable[[int], Sequence[Datum]] | None = None) -> dict[str, float]:
+    """One GRPO step: rollout (with shaping and dynamic sampling), log-probs, advantages, policy update.
+
+    The advantage estimator is the one ``grpo.adv_estimator.name`` names
+    (:data:`rl_lab.advantages.ADV_ESTIMATORS`). With ``loss_fn.positive_example_nll_weight``
+    > 0 the loss also gets the rewards; NeMo RL v0.7.0 passes them only in its PPO
+    trainer, so there the key acts in PPO alone; rl_lab's GRPO passes them so that it acts.
 
     Args:
         policy: The policy.
         reference: Frozen reference model for the KL penalty.
-        prompts: ``grpo.num_prompts_per_step`` datums.
+        prompts: The first generation batch's datums (``grpo.num_prompts_per_step`` of them,
+            times ``grpo.batch_multiplier`` with dynamic sampling).
         env: The environment.
         cfg: The recipe.
         loss_fn: The policy loss.
+        more_prompts: Datums of further generation batches (dynamic sampling), by number.
 
     Returns:
-        Metrics: ``reward_mean``, ``loss``, ``kl_penalty``, ``clip_fraction``, ...
+        Metrics: ``reward_mean`` (over every generated sample), ``loss``, ``kl_penalty``,
+        ``clip_fraction``, ..., plus ``shaped_reward_mean`` with reward shaping and
+        ``dynamic_sampling_num_gen_batches`` and ``dynamic_sampling_num_discarded_valid_samples``
+        with dynamic sampling.
     """
     n = cfg.grpo.num_generations_per_prompt
-    repeated = [d for d in prompts for _ in range(n)]
-    ro = rollout(policy, repeated, env, cfg.policy.generation, cfg.grpo.max_rollout_turns, cfg.policy.max_total_sequence_length)
+    samples = collect_samples(policy, prompts, env, cfg, more_prompts)
+    ro = samples.rollouts
     batch = message_logs_to_batch(ro.message_logs, policy.tokenizer.pad_token_id)
     mb = cfg.policy.train_micro_batch_size
-    batch["advantages"] = grpo_advantages(
-        ro.rewards, n, cfg.grpo.normalize_rewards, cfg.grpo.use_leave_one_out_baseline
-    ).unsqueeze(-1)
     batch["prev_logprobs"] = batched_logprobs(policy.model, batch["input_ids"].to(policy.device), mb).cpu()
     batch["reference_policy_logprobs"] = batched_logprobs(reference, batch["input_ids"].to(policy.device), mb).cpu()
+    inputs = AdvantageInputs(samples.rewards, samples.group_ids, batch["token_mask"].to(samples.rewards.dtype),
+                             ro.reward_components, batch["prev_logprobs"], batch["reference_policy_logprobs"])
+    batch["advantages"] = compute_advantages(inputs, cfg.grpo.adv_estimator, cfg.loss_fn, cfg.grpo.normalize_rewards,
+                                             cfg.grpo.use_leave_one_out_baseline)
+    if cfg.loss_fn.positive_example_nll_weight > 0:
+        batch["rewards"] = samples.rewards
     updates = policy_update(policy, batch, cfg.loss_fn, cfg.policy.train_global_batch_size, mb, cfg.policy.max_grad_norm, loss_fn)
     metrics = mean_over_steps(updates)
-    groups = ro.rewards.view(-1, n)
+    rewards = torch.cat([r.rewards for r in samples.generated])
+    groups = torch.cat([r.rewards.view(-1, n) for r in samples.generated])
     metrics.update(
-        reward_mean=ro.rewards.mean().item(),
+        reward_mean=rewards.mean().item(),
         zero_variance_groups=float((groups.std(-1) == 0).float().mean()) if n > 1 else 1.0,
         mean_turns=sum(ro.turns) / len(ro.turns),
         mean_response_tokens=float(batch["token_mask"].sum(-1).float().mean()),
+        **samples.metrics,
     )
+    if cfg.grpo.reward_shaping.enabled:
+        metrics["shaped_reward_mean"] = samples.rewards.mean().item()
     return metrics
 
 
@@ -356,8 +283,8 @@ def train_grpo(
 
     def train_step(step: int) -> dict[str, float]:
         t0 = time.perf_counter()
-        idx = batch_indices(step, cfg.grpo.num_prompts_per_step, len(train), cfg.grpo.seed, cfg.data.shuffle)
-        metrics = grpo_step(policy, reference, [train[i] for i in idx.tolist()], env, cfg, loss_fn)
+        metrics = grpo_step(policy, reference, step_prompts(train, step, 0, cfg), env, cfg, loss_fn,
+                            more_prompts=lambda number: step_prompts(train, step, number, cfg))
         return {**metrics, "step_time_s": time.perf_counter() - t0}
 
     loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, env, cfg),

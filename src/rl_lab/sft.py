@@ -23,7 +23,8 @@ from typing import Any
 import torch
 
 from rl_lab.config import SFTRecipe, load_recipe
-from rl_lab.data import BatchedDataDict, Datum, load_task, sft_batch
+from rl_lab.data import BatchedDataDict, load_task, sft_batch
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.evaluation import evaluate_accuracy, measure_target
 from rl_lab.generation import compute_logprobs
 from rl_lab.logger import MetricLogger, TrainResult

@@ -14,11 +14,11 @@ import rl_lab
 
 SRC = Path(rl_lab.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundations", {"profiles", "config", "outcomes", "tokenizer", "environments", "advantages", "checkpoint"}),
-    ("building blocks", {"data", "models", "generation", "losses", "logger"}),
-    ("model and measurement", {"policy", "evaluation"}),
+    ("foundations", {"profiles", "config", "outcomes", "tokenizer", "environments", "checkpoint"}),
+    ("building blocks", {"data", "models", "generation", "losses", "advantages", "dapo", "logger"}),
+    ("model and measurement", {"policy", "evaluation", "rollouts"}),
     ("the shared loop", {"loop"}),
-    ("algorithms", {"sft", "dpo", "grpo"}),
+    ("algorithms", {"sft", "dpo", "grpo", "grpo_batch"}),
     ("orchestration", {"model_cache", "run", "train", "widgets", "__init__"}),
 ]
 RANK = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}

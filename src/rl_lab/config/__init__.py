@@ -24,7 +24,9 @@ The package is split by concern; everything public is importable from
 ``rl_lab.config`` itself:
 
 * :mod:`rl_lab.config.sections`: sections with NeMo RL's keys (``policy``,
-  ``sft``, ``dpo``, ``grpo``, ``loss_fn``, ``env``, ``eval`` ...);
+  ``sft``, ``dpo``, ``env``, ``eval`` ...);
+* :mod:`rl_lab.config.grpo_sections`: ``grpo`` and ``loss_fn``, with the advantage
+  estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
   starting-checkpoint target);
 * :mod:`rl_lab.config.recipes`: one recipe class per algorithm;
@@ -36,11 +38,27 @@ The package is split by concern; everything public is importable from
 """
 
 from rl_lab.config.errors import ConfigError
+from rl_lab.config.grpo_sections import (
+    ADV_ESTIMATOR_NAMES,
+    TRUNCATED_IS_TYPES,
+    AdvEstimatorConfig,
+    GRPOSection,
+    LossFnConfig,
+    RewardShapingConfig,
+)
 from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.overrides import parse_override
 from rl_lab.config.recipes import RECIPE_TYPES, DPORecipe, EvalRecipe, GRPORecipe, Recipe, SFTRecipe
-from rl_lab.config.rl_lab_only import TARGET_METRICS, ModelSizeConfig, RlLabSection, TargetConfig, TaskConfig
+from rl_lab.config.rl_lab_only import (
+    ADVANTAGE_GROUPS,
+    TARGET_METRICS,
+    GRPORlLabSection,
+    ModelSizeConfig,
+    RlLabSection,
+    TargetConfig,
+    TaskConfig,
+)
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -51,9 +69,7 @@ from rl_lab.config.sections import (
     GameConfig,
     GenerationConfig,
     GRPOPolicyConfig,
-    GRPOSection,
     LoggerConfig,
-    LossFnConfig,
     MathEnvConfig,
     OptimizerConfig,
     OptimizerKwargs,
@@ -65,6 +81,7 @@ from rl_lab.config.sections import (
 )
 
 __all__ = [
+    "ADVANTAGE_GROUPS", "ADV_ESTIMATOR_NAMES", "AdvEstimatorConfig", "GRPORlLabSection", "RewardShapingConfig", "TRUNCATED_IS_TYPES",
     "CheckpointingConfig", "ConfigError", "DPORecipe", "DPOSection", "DataConfig", "EnvConfig", "EvalGenerationConfig",
     "EvalRecipe", "EvalSection", "GRPOPolicyConfig", "GRPORecipe", "GRPOSection", "GameConfig", "GenerationConfig",
     "LoggerConfig", "LossFnConfig", "MathEnvConfig", "ModelSizeConfig", "OptimizerConfig", "OptimizerKwargs",

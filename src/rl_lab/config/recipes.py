@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from rl_lab.config.rl_lab_only import RlLabSection
+from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
+from rl_lab.config.rl_lab_only import GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -14,9 +15,7 @@ from rl_lab.config.sections import (
     EvalGenerationConfig,
     EvalSection,
     GRPOPolicyConfig,
-    GRPOSection,
     LoggerConfig,
-    LossFnConfig,
     PolicyConfig,
     SFTSection,
 )
@@ -24,7 +23,7 @@ from rl_lab.config.sections import (
 @dataclass(frozen=True)
 
 
-class _TrainingRecipe:
+class TrainingRecipe:
     """The sections every training recipe has, besides its algorithm's own."""
 
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -37,7 +36,7 @@ class _TrainingRecipe:
 @dataclass(frozen=True)
 
 
-class SFTRecipe(_TrainingRecipe):
+class SFTRecipe(TrainingRecipe):
     """An SFT recipe (counterpart: ``examples/configs/sft.yaml``).
 
     Examples:
@@ -52,7 +51,7 @@ class SFTRecipe(_TrainingRecipe):
 @dataclass(frozen=True)
 
 
-class DPORecipe(_TrainingRecipe):
+class DPORecipe(TrainingRecipe):
     """A DPO recipe (counterpart: ``examples/configs/dpo.yaml``).
 
     Examples:
@@ -67,7 +66,7 @@ class DPORecipe(_TrainingRecipe):
 @dataclass(frozen=True)
 
 
-class GRPORecipe(_TrainingRecipe):
+class GRPORecipe(TrainingRecipe):
     """A GRPO recipe (counterparts: ``grpo_math_1B.yaml``, ``grpo_sliding_puzzle.yaml``).
 
     Examples:
@@ -80,6 +79,7 @@ class GRPORecipe(_TrainingRecipe):
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
+    rl_lab: GRPORlLabSection = field(default_factory=GRPORlLabSection)
 
 
 @dataclass(frozen=True)

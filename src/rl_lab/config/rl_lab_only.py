@@ -140,3 +140,30 @@ class RlLabSection:
     eval_max_new_tokens: int = 6
     model: ModelSizeConfig = field(default_factory=ModelSizeConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
+
+
+ADVANTAGE_GROUPS = ("datum", "prompt")
+
+
+@dataclass(frozen=True)
+class GRPORlLabSection(RlLabSection):
+    """``rl_lab`` of GRPO recipes: adds how samples are grouped for advantages.
+
+    Attributes:
+        advantage_groups: ``datum`` (the generations of one drawn datum form a group) or
+            ``prompt`` (NeMo RL's rule: samples with identical prompt tokens form a group,
+            also when a prompt was drawn twice); see :mod:`rl_lab.grpo_batch`.
+
+    Raises:
+        ConfigError: For another value.
+
+    Examples:
+        >>> GRPORlLabSection().advantage_groups
+        'datum'
+    """
+
+    advantage_groups: str = "datum"
+
+    def __post_init__(self) -> None:
+        if self.advantage_groups not in ADVANTAGE_GROUPS:
+            raise ConfigError(f"rl_lab.advantage_groups={self.advantage_groups!r}; choose one of {list(ADVANTAGE_GROUPS)}")

@@ -1,4 +1,7 @@
-"""Recipe sections whose keys are NeMo RL's (``policy``, ``sft``, ``dpo``, ``grpo``, ``loss_fn``, ``env``, ``eval`` ...)."""
+"""Recipe sections whose keys are NeMo RL's (``policy``, ``sft``, ``dpo``, ``env``, ``eval`` ...).
+
+``grpo`` and ``loss_fn`` live in :mod:`rl_lab.config.grpo_sections`.
+"""
 
 from __future__ import annotations
 
@@ -196,52 +199,6 @@ class DPOSection:
     sft_average_log_probs: bool = False
     preference_loss_weight: float = 1.0
     sft_loss_weight: float = 0.0
-
-
-@dataclass(frozen=True)
-
-
-class GRPOSection:
-    """``grpo``: rollout sizes, advantage options and loop length.
-
-    Examples:
-        >>> GRPOSection().num_generations_per_prompt
-        8
-    """
-
-    num_prompts_per_step: int = 16
-    num_generations_per_prompt: int = 8
-    max_rollout_turns: int = 1
-    max_num_steps: int = 50
-    max_num_epochs: int = 1000
-    normalize_rewards: bool = True
-    use_leave_one_out_baseline: bool = True
-    val_period: int = 10
-    val_at_start: bool = True
-    val_at_end: bool = True
-    max_val_samples: int = 256
-    seed: int = 42
-
-
-@dataclass(frozen=True)
-
-
-class LossFnConfig:
-    """``loss_fn``: the clipped policy-gradient loss.
-
-    Examples:
-        >>> LossFnConfig().ratio_clip_max
-        0.2
-    """
-
-    reference_policy_kl_penalty: float = 0.01
-    reference_policy_kl_type: str = "k3"
-    kl_input_clamp_value: Union[float, None] = 20.0
-    kl_output_clamp_value: Union[float, None] = 10.0
-    ratio_clip_min: float = 0.2
-    ratio_clip_max: float = 0.2
-    ratio_clip_c: Union[float, None] = None
-    token_level_loss: bool = True
 
 
 @dataclass(frozen=True)
