@@ -221,3 +221,13 @@ def test_main_workflow_proves_rl_lab_against_the_nemo_rl_checkout():
     build = load(WORKFLOWS / "main.yml")["jobs"]["build"]
     runs = "\n".join(s.get("run", "") for s in build["steps"])
     assert "tests/rl_lab/test_nemo_rl_parity.py" in runs and build["env"]["NEMO_RL_SRC"].endswith("/nemo-rl")
+
+
+def test_main_workflow_resolves_the_book_commands_with_nemo_rl_own_loader():
+    build = load(WORKFLOWS / "main.yml")["jobs"]["build"]
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    assert "tests/bookkit/test_book_commands_nemo_rl.py" in runs and build["env"]["NEMO_RL_SRC"].endswith("/nemo-rl")
+    test = [s.get("run", "") for s in build["steps"]].index(
+        next(r for r in (s.get("run", "") for s in build["steps"]) if "test_book_commands_nemo_rl" in r))
+    make_setup = next(i for i, s in enumerate(build["steps"]) if "make setup" in s.get("run", ""))
+    assert make_setup < test  # the test dependencies (omegaconf, hydra-core) are installed first

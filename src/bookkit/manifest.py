@@ -11,6 +11,7 @@ for an unchanged checkout gives an empty diff.
 Layout::
 
     tag                    the release tag given on the command line
+    commit                 the checkout's commit, when ``--commit`` is given (a branch)
     modules                {dotted module: {classes, functions, attributes,
                             methods: {Class: [...]}, fields: {Class: [class-body
                             attributes: TypedDict keys, enum members]}, reexports
@@ -289,8 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", required=True, help="NeMo RL checkout (read only)")
     parser.add_argument("--tag", required=True, help="release tag recorded in the manifest")
     parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--commit", help="commit of the checkout, recorded for a branch such as main")
     args = parser.parse_args(argv)
-    text = dumps(build(Path(args.src), args.tag))
+    manifest = build(Path(args.src), args.tag)
+    if args.commit:
+        manifest["commit"] = args.commit
+    text = dumps(manifest)
     out = Path(args.out)
     if out.exists() and out.read_text(encoding="utf-8") == text:
         print(f"{out}: unchanged")

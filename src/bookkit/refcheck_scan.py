@@ -167,15 +167,31 @@ def _config_of(tokens: list[str]) -> str | None:
     return None
 
 
-def _check_command(no: int, text: str, index: Index) -> Iterator[Finding]:
+def command_words(text: str) -> list[str] | None:
+    """Shell words of one logical line that runs a ``.py`` script or passes ``--config``, else None."""
     if ".py" not in text and "--config" not in text:
-        return
+        return None
     try:
         tokens = shlex.split(text, comments=True)
     except ValueError:
         tokens = text.split()
     # COMMAND="uv run examples/run_grpo.py ..." (ray.sub): look inside quoted commands too.
-    tokens = [t for tok in tokens for t in ([tok] if " " not in tok else tok.split())]
+    return [t for tok in tokens for t in ([tok] if " " not in tok else tok.split())]
+
+
+def commands(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, words) of every command line the scan checks, minus ignored lines and off regions."""
+    lines = text.splitlines()
+    for no, logical in _logical_lines(lines):
+        words = command_words(logical)
+        if words and IGNORE_MARK not in logical and not _in_off(lines, no):
+            yield no, words
+
+
+def _check_command(no: int, text: str, index: Index) -> Iterator[Finding]:
+    tokens = command_words(text)
+    if tokens is None:
+        return
     started = False
     keys, context = index.keys_for(_config_of(tokens))
     for tok in tokens:

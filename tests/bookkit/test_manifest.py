@@ -92,7 +92,13 @@ def test_cli_is_deterministic(checkout, tmp_path, capsys):
     first = out.read_bytes()
     assert cli.main(args) == 0
     assert out.read_bytes() == first and "unchanged" in capsys.readouterr().out
-    assert json.loads(first)["tag"] == "vX"
+    assert json.loads(first)["tag"] == "vX" and "commit" not in json.loads(first)
+
+
+def test_cli_records_the_commit_of_a_branch(checkout, tmp_path):
+    out = tmp_path / "main.json"
+    assert cli.main(["manifest", "--src", str(checkout), "--tag", "main", "--commit", "abc123", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["commit"] == "abc123"
 
 
 @pytest.mark.slow

@@ -71,7 +71,8 @@ def test_page_is_in_toc(page):
 
 def test_nemo_rl_references_exist_in_manifest():
     index = Index(json.loads((BOOK / "_data/nemo_rl/v0.7.0.json").read_text()))
-    problems = [f"{_rel(p)}:{f.line}: {f.message(index.tag)}" for p in PAGES for f in scan(p.read_text(), index)]
+    checked = [p for p in PAGES if read_front_matter(p).data.get("refcheck", True) is not False]  # as the build
+    problems = [f"{_rel(p)}:{f.line}: {f.message(index.tag)}" for p in checked for f in scan(p.read_text(), index)]
     assert not problems, "\n".join(problems)
 
 
