@@ -4,7 +4,9 @@
   this build does not document renders as code, without a warning, on every page; on a
   generated page, an annotation naming a type alias links to the alias, and names outside
   the documented packages (``torch.Tensor``) render as code. A package marked
-  ``strict: false`` (NeMo RL) never fails the build over its own docstrings.
+  ``strict: false`` (NeMo RL) never fails the build over its own docstrings. A name a
+  package re-exports (``rl_lab.config.SFTRecipe``, defined in ``rl_lab.config.recipes``)
+  links to the one object of that name defined below it.
 * :class:`PreferOwnPackage`: on a generated page, a short name that several documented
   packages define resolves to the page's own package instead of raising an ambiguity warning.
 """
@@ -38,6 +40,11 @@ def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, con
     documented = app.bookkit_apidocs_state
     if any(t.module == root and t.path is None for t in app.bookkit_apidocs):
         return contnode
+    if root in documented:
+        reexported = canonical(env, target)
+        if reexported is not None:
+            name, obj = reexported
+            return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
     package = page_package(app, node.get("refdoc", ""))
     if package is None:
         return None
@@ -50,6 +57,18 @@ def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, con
     if not documented[package]["strict"] or root not in documented:
         return contnode
     return None
+
+
+def canonical(env: BuildEnvironment, target: str) -> tuple[str, Any] | None:
+    """The one documented object ``<package>.<submodules>.<Name>`` that ``<package>.<Name>`` re-exports."""
+    package, _, name = target.rpartition(".")
+    if not package:
+        return None
+    objects = env.get_domain("py").objects
+    found = [(full, obj) for full, obj in objects.items()
+             if full.startswith(package + ".") and full.endswith("." + name)
+             and full.count(".") > target.count(".") and full.rpartition(".")[0] in objects]
+    return found[0] if len(found) == 1 else None
 
 
 class PreferOwnPackage(SphinxPostTransform):

@@ -75,8 +75,8 @@ def outcomes_path(notebook: str | None = None, directory: str | os.PathLike | No
 def _glue(values: Mapping[str, float]) -> None:
     """Glues each number into the running notebook under its name (MyST-NB), without displaying it.
 
-    The page's prose then quotes the executed value, e.g. ``{glue:text}`accuracy_after:.1%```,
-    instead of a number typed by hand that a rerun on another machine could contradict.
+    The page's prose then quotes the executed value with MyST-NB's ``glue:text`` role (key
+    ``accuracy_after``, format ``.1%``) instead of a number typed by hand that a rerun on another machine could contradict.
     Outside a Jupyter kernel, or without MyST-NB installed, nothing happens.
     """
     ipython = sys.modules.get("IPython")
@@ -100,7 +100,8 @@ def record_outcomes(outcomes: Mapping[str, float], notebook: str | None = None,
     profile (``$RL_LAB_PROFILE``, else ``full`` when torch sees a GPU, else ``smoke``)
     and the numbers, with sorted keys and no timestamp, so identical results give
     identical files. Inside a Jupyter kernel each number is also glued (MyST-NB) under
-    its own name, so the notebook's Markdown can quote it with ``{glue:text}`name:.1%```.
+    its own name, so the notebook's Markdown can quote it with MyST-NB's ``glue:text`` role
+    (the key, then a format such as ``.1%``).
     Nothing is returned, so a cell that ends with this call shows no output.
 
     Args:

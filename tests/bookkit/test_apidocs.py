@@ -40,6 +40,8 @@ LAB = {
         See {py:class}`fakerl.algorithms.Trainer` for the real thing.
         """
 
+        from fakelab.nested import Shelf
+
         def add(a: int, b: int = 1) -> int:
             """Add two numbers.
 
@@ -99,10 +101,14 @@ LAB = {
 
         def _private_helper():
             """Private: not documented."""
+
+        def shelve(box: Box) -> Shelf:
+            """Put ``box`` on a shelf (the return type is re-exported by ``fakelab.nested``)."""
         ''',
     "_internal.py": '"""A private module: no page."""\n\ndef secret():\n    """Secret."""\n',
-    "nested/__init__.py": '"""A nested package."""\n',
-    "nested/deep.py": '"""A module two levels down."""\n\nVALUE = 3\n"""A documented constant."""\n',
+    "nested/__init__.py": '"""A nested package."""\n\nfrom fakelab.nested.deep import Shelf\n',
+    "nested/deep.py": '"""A module two levels down."""\n\nVALUE = 3\n"""A documented constant."""\n\n'
+                      'class Shelf:\n    """Holds boxes."""\n',
     "loose/helpers.py": '"""A module in a folder without __init__.py."""\n\ndef helper():\n    """Help."""\n',
     "cycle_a.py": '"""Imports cycle_b, which imports this module."""\n\nfrom fakelab import cycle_b\n\n'
                   'def a():\n    """A."""\n',
@@ -249,6 +255,8 @@ def test_build_without_fake_rl_is_clean_and_documents_the_package(tmp_path: Path
     assert html_text(signature) == "fakelab.core.TEMPLATE = \"{% for m in messages %}{{ m['content'] }}{% endfor %}\"#"
     # an annotation naming a type alias links to the alias
     assert 'href="#fakelab.core.Pair"' in core
+    # a name re-exported by a package links to where it is defined, without a nitpicky warning
+    assert 'href="fakelab.nested.deep.html#fakelab.nested.deep.Shelf"' in core
     assert "_private_helper" not in core and "_hidden_method" not in core
     assert not (api / "fakelab._internal.md").exists()
     # the NeMo RL stand-in is not documented: its names render as code, its page says how to add it
