@@ -65,11 +65,11 @@ class _PlaceholderFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-def checkout() -> Path:
-    """The NeMo RL checkout, or a pytest skip that says how to get one."""
+def checkout(purpose: str = "compares rl_lab with NeMo RL's own code") -> Path:
+    """The NeMo RL checkout, or a pytest skip that says what needs it and how to get one."""
     src = os.environ.get("NEMO_RL_SRC")
     if not src:
-        pytest.skip(f"compares rl_lab with NeMo RL's own code: {HOW}")
+        pytest.skip(f"{purpose}: {HOW}")
     root = Path(src)
     info = root / "nemo_rl" / "package_info.py"
     if not info.is_file():

@@ -29,6 +29,9 @@ Layout::
                             for every YAML outside recipes/
     config_errors          {yaml path: short reason} for files that could not be resolved
     docs                   every docs/**/*.md path
+    script_args            {script: {flags, positionals, extra_args}} of every argparse
+                           script under examples/ and tools/ (bookkit.manifest_scripts)
+    workers                worker names NRL_NSYS_WORKER_PATTERNS is matched against
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bookkit import manifest_scripts
 
 LIST_OF_MAPPINGS = "<list of mappings>"
 LONG_STRING = "<long string>"  # chat templates and the like: not recorded
@@ -274,6 +279,7 @@ def build(src: Path, tag: str) -> dict[str, Any]:
         "config_defaults": config_defaults,
         "config_errors": config_errors,
         "docs": [p for p in _files(src, "docs") if p.endswith(".md")],
+        **manifest_scripts.scan(src),
     }
 
 

@@ -31,12 +31,15 @@ OVERRIDE_RE = re.compile(r"^(\+{0,2}|~)([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)=")
 @dataclass(frozen=True)
 class Finding:
     line: int       # 1-based line in the page source
-    kind: str       # "name", "path", "config", "key"
+    kind: str       # "name", "path", "config", "key"; bookkit.refcheck_facts adds more
     name: str       # the unknown reference as written
     suggestion: str | None
     context: str = ""  # e.g. the config a key was checked against
 
     def message(self, tag: str) -> str:
+        if self.kind not in ("name", "path", "config", "key"):
+            from bookkit.refcheck_facts import message  # worker, flag, override, reexport
+            return message(self, tag)
         what = {"name": "NeMo RL name", "path": "NeMo RL path",
                 "config": "NeMo RL config file", "key": "config key"}[self.kind]
         text = f"unknown {what} {self.name!r} (not in the {tag} manifest{self.context})"
@@ -64,6 +67,9 @@ class Index:
         self.tag = manifest.get("tag", "?")
         self.modules: dict[str, dict] = manifest.get("modules", {})
         self.configs: dict[str, list[str]] = manifest.get("configs", {})
+        self.config_defaults: dict[str, dict[str, Any]] = manifest.get("config_defaults", {})
+        self.script_args: dict[str, dict[str, Any]] = manifest.get("script_args", {})
+        self.workers: list[str] = manifest.get("workers", [])
         self.namespaces = {p["package"] for p in manifest.get("packages_without_init", [])}
         self.files = set(manifest.get("examples", [])) | set(manifest.get("scripts", []))
         for mod, info in self.modules.items():
@@ -167,16 +173,20 @@ def _config_of(tokens: list[str]) -> str | None:
     return None
 
 
-def command_words(text: str) -> list[str] | None:
-    """Shell words of one logical line that runs a ``.py`` script or passes ``--config``, else None."""
-    if ".py" not in text and "--config" not in text:
-        return None
+def tokens_of(text: str) -> list[str]:
+    """Shell words of a command line; quoted commands (``COMMAND="uv run ..."``, ray.sub) split too."""
     try:
         tokens = shlex.split(text, comments=True)
     except ValueError:
         tokens = text.split()
-    # COMMAND="uv run examples/run_grpo.py ..." (ray.sub): look inside quoted commands too.
     return [t for tok in tokens for t in ([tok] if " " not in tok else tok.split())]
+
+
+def command_words(text: str) -> list[str] | None:
+    """Shell words of one logical line that runs a ``.py`` script or passes ``--config``, else None."""
+    if ".py" not in text and "--config" not in text:
+        return None
+    return tokens_of(text)
 
 
 def commands(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -192,6 +202,9 @@ def _check_command(no: int, text: str, index: Index) -> Iterator[Finding]:
     tokens = command_words(text)
     if tokens is None:
         return
+    script = next((t.removeprefix("./") for t in tokens if t.endswith(".py")), None)
+    if script in index.script_args and not index.script_args[script]["extra_args"]:
+        return  # a script without overrides: bookkit.refcheck_facts reports any key=value
     started = False
     keys, context = index.keys_for(_config_of(tokens))
     for tok in tokens:
@@ -292,8 +305,12 @@ def scan(text: str, index: Index) -> list[Finding]:
             fence[3].append(line)
         if not off and no not in skip:
             findings += _check_line(no, line, index)
+    from bookkit.refcheck_facts import check_command, check_listings
+
     for no, text_ in _logical_lines(lines):
         findings += [f for f in _check_command(no, text_, index) if f.line not in skip]
+        findings += [f for f in check_command(no, text_, index) if f.line not in skip]
+    findings += check_listings(lines, index)
     findings = [f for f in findings if f.line not in skip and not _in_off(lines, f.line)]
     return sorted(set(findings), key=lambda f: (f.line, f.kind, f.name))
 

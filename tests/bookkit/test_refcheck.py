@@ -249,3 +249,134 @@ def test_notebook_page_in_a_myst_nb_build(tmp_path):
     lines = sorted(w for w in warnings.splitlines() if "[bookkit.refcheck]" in w)
     assert len(lines) == 2, warnings
     assert "[cell 1, line 3]" in lines[0] + lines[1] and "[cell 2, line 1]" in lines[0] + lines[1]
+
+
+# ------------------------------------------------------- facts beyond names ----
+
+FACTS_MANIFEST = {
+    **TINY_MANIFEST,
+    "modules": {
+        **TINY_MANIFEST["modules"],
+        "nemo_rl.algorithms.loss": {"classes": [], "functions": [], "attributes": [], "methods": {},
+                                    "fields": {}, "reexports": ["NLLLossFn"], "is_package": True,
+                                    "has_init": True},
+        "nemo_rl.algorithms.loss.loss_functions": {
+            "classes": ["NLLLossFn", "CrossTokenizerDistillationLossFn"], "functions": [], "attributes": [],
+            "methods": {}, "fields": {}, "reexports": [], "is_package": False, "has_init": True},
+    },
+    "examples": [*TINY_MANIFEST["examples"], "examples/converters/convert_dcp_to_hf.py",
+                 "examples/configs/grpo_math_1B_megatron.yaml"],
+    "configs": {
+        **TINY_MANIFEST["configs"],
+        "examples/configs/grpo_math_1B.yaml": [
+            *TINY_MANIFEST["configs"]["examples/configs/grpo_math_1B.yaml"], "grpo.max_num_steps",
+            "policy.dtensor_cfg", "policy.dtensor_cfg._v2", "policy.dtensor_cfg.enabled"],
+        "examples/configs/grpo_math_1B_megatron.yaml": ["policy", "policy.megatron_cfg",
+                                                        "policy.megatron_cfg.enabled"],
+    },
+    "config_defaults": {
+        "examples/configs/grpo_math_1B.yaml": {"policy.dtensor_cfg.enabled": True, "policy.dtensor_cfg._v2": True,
+                                               "policy.megatron_cfg.enabled": False},
+        "examples/configs/grpo_math_1B_megatron.yaml": {"policy.dtensor_cfg.enabled": False,
+                                                        "policy.megatron_cfg.enabled": True},
+    },
+    "script_args": {
+        "examples/converters/convert_dcp_to_hf.py": {
+            "flags": ["--config", "--dcp-ckpt-path", "--help", "--hf-ckpt-path", "-h"],
+            "positionals": 0, "extra_args": False},
+        "examples/run_grpo.py": {"flags": ["--config", "--help", "-h"], "positionals": 0, "extra_args": True},
+    },
+    "workers": ["dtensor_policy_worker", "dtensor_policy_worker_v2", "megatron_policy_worker",
+                "vllm_generation_worker"],
+}
+
+
+def refcheck_lines(warnings: str) -> list[str]:
+    return [w for w in warnings.splitlines() if "[bookkit.refcheck]" in w]
+
+
+def test_worker_pattern_that_matches_nothing_or_not_the_selected_worker(tmp_path):
+    page = """# Profiling
+
+```bash
+NRL_NSYS_PROFILE_STEP_RANGE=2:3 NRL_NSYS_WORKER_PATTERNS="dtensor_policy_worker,vllm_generation_worker" \\
+  uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml
+NRL_NSYS_PROFILE_STEP_RANGE=2:3 NRL_NSYS_WORKER_PATTERNS="dtensor_worker" \\
+  uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml
+NRL_NSYS_PROFILE_STEP_RANGE=2:3 NRL_NSYS_WORKER_PATTERNS="dtensor_policy_worker" \\
+  uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml policy.dtensor_cfg._v2=false
+NRL_NSYS_PROFILE_STEP_RANGE=2:3 NRL_NSYS_WORKER_PATTERNS="*policy*,megatron_policy_worker" \\
+  uv run examples/run_grpo.py --config examples/configs/grpo_math_1B_megatron.yaml
+```
+"""
+    warnings, _ = build(tmp_path, {"prof.md": page}, manifest=FACTS_MANIFEST)
+    lines = refcheck_lines(warnings)
+    assert len(lines) == 2, warnings
+    selected, unknown = lines
+    assert "prof.md:4:" in selected and "profiles no policy worker" in selected
+    assert ("examples/configs/grpo_math_1B.yaml starts dtensor_policy_worker_v2 "
+            "(policy.dtensor_cfg._v2 is true)") in selected
+    assert "did you mean 'dtensor_policy_worker_v2'?" in selected
+    assert "prof.md:6:" in unknown and "'dtensor_worker' matches no NeMo RL worker" in unknown
+    assert "did you mean 'dtensor_policy_worker'?" in unknown
+
+
+def test_converter_flags_and_overrides_its_argparse_rejects(tmp_path):
+    page = """# Convert
+
+```bash
+uv run python examples/converters/convert_dcp_to_hf.py \\
+    --config=$CKPT/config.yaml --dcp-ckpt-path $CKPT/policy/weights \\
+    --hf-ckpt-path=out --hf-model-name=x policy.model_name=Qwen/Qwen3-8B
+uv run python examples/converters/convert_dcp_to_hf.py --config c.yaml --dcp-ckpt-path w --hf-ckpt-path o
+uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml --cfg x grpo.seed=1
+COMMAND="uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml" sbatch --nodes=1 ray.sub
+```
+"""
+    warnings, _ = build(tmp_path, {"conv.md": page}, manifest=FACTS_MANIFEST)
+    lines = refcheck_lines(warnings)
+    assert len(lines) == 3, warnings
+    flag, override, grpo_flag = lines
+    assert "conv.md:4:" in flag and "'--hf-model-name' is not an option of examples/converters/convert_dcp_to_hf.py" in flag
+    assert "which accepts --config, --dcp-ckpt-path, --hf-ckpt-path" in flag
+    assert "conv.md:4:" in override and "'policy.model_name': examples/converters/convert_dcp_to_hf.py accepts no key=value overrides" in override
+    assert "conv.md:8:" in grpo_flag and "'--cfg'" in grpo_flag and "did you mean '--config'?" in grpo_flag
+
+
+def test_name_listed_under_a_package_that_does_not_reexport_it(tmp_path):
+    page = """# Losses
+
+All in `nemo_rl.algorithms.loss` (defined in `nemo_rl.algorithms.loss.loss_functions`):
+
+| Class | Used by |
+|---|---|
+| `NLLLossFn` | SFT |
+| `CrossTokenizerDistillationLossFn` | cross-tokenizer distillation |
+
+Importable from `nemo_rl.algorithms.loss.loss_functions`:
+
+- `CrossTokenizerDistillationLossFn` is defined there.
+
+A table after an ordinary sentence is not a claim:
+
+| `Anything` | here |
+|---|---|
+"""
+    warnings, _ = build(tmp_path, {"loss.md": page}, manifest=FACTS_MANIFEST)
+    lines = refcheck_lines(warnings)
+    assert len(lines) == 1, warnings
+    assert "loss.md:8:" in lines[0]
+    assert "'CrossTokenizerDistillationLossFn' is not importable from `nemo_rl.algorithms.loss`" in lines[0]
+
+
+def test_real_manifest_records_argparse_flags_and_worker_names():
+    index = Index(json.loads(REAL_MANIFEST.read_text()))
+    assert index.script_args["examples/converters/convert_dcp_to_hf.py"] == {
+        "flags": ["--config", "--dcp-ckpt-path", "--help", "--hf-ckpt-path", "-h"],
+        "positionals": 0, "extra_args": False}
+    assert index.script_args["examples/run_grpo.py"]["extra_args"] is True
+    assert {"dtensor_policy_worker", "dtensor_policy_worker_v2", "megatron_policy_worker",
+            "vllm_generation_worker"} <= set(index.workers)
+    old = ('NRL_NSYS_PROFILE_STEP_RANGE=3:10 NRL_NSYS_WORKER_PATTERNS="dtensor_policy_worker,vllm_generation_worker" '
+           "uv run examples/run_grpo.py --config examples/configs/grpo_math_1B.yaml grpo.max_num_steps=10\n")
+    assert [f.kind for f in scan(old, index)] == ["worker-selected"]
