@@ -47,7 +47,7 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit import apidocs_gen as gen
 from bookkit.apidocs_refs import PreferOwnPackage, resolve_missing
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 STATE = ".apidocs.json"

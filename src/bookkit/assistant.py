@@ -30,7 +30,7 @@ from sphinx.util import logging
 
 from bookkit import __version__
 from bookkit.json_output import dumps, records, write_if_changed
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -23,8 +23,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.pages import FrontMatterError, read_front_matter, source_of
-from bookkit.settings import read, register, setting
+from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit.checkconfig_data import build_from, dumps
 from bookkit.refcheck_scan import book_path
-from bookkit.settings import read, register, setting
-from bookkit.sitejs import install, node_modules, register_settings
+from bookkit.core.settings import read, register, setting
+from bookkit.core.sitejs import install, node_modules, register_settings
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -36,7 +36,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit.refcheck_scan import book_path
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 MARKERS = {"<list of mappings>": "list", "<long string>": "str"}

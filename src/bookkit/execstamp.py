@@ -48,7 +48,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.pages import FrontMatter, FrontMatterError, read_front_matter
-from bookkit.settings import read, register, setting
+from bookkit.core.pages import FrontMatter, FrontMatterError, read_front_matter
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 

@@ -53,8 +53,8 @@ from bookkit.cards import CARD_FILTERS
 from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
 from bookkit.gating_blocks import DIRECTIVE, filter_source
 from bookkit.gating_decide import Decider, strip_suffix
-from bookkit.pages import SOURCE_SUFFIXES, source_of
-from bookkit.settings import read, register, setting
+from bookkit.core.pages import SOURCE_SUFFIXES, source_of
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 ENV_VAR = "BOOK_AUDIENCE"

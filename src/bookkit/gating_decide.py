@@ -18,7 +18,7 @@ from sphinx.config import Config
 from sphinx.util.matching import Matcher
 
 from bookkit.conditions import ConditionError, parse
-from bookkit.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
+from bookkit.core.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
 
 
 def strip_suffix(name: str) -> str:

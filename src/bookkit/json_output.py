@@ -31,9 +31,9 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from bookkit import __version__, pagetext
-from bookkit.pages import FrontMatterError, read_front_matter, source_of
-from bookkit.settings import read, register, setting
-from bookkit.tocorder import toc_entries
+from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
+from bookkit.core.settings import read, register, setting
+from bookkit.core.toc import toc_entries
 
 logger = logging.getLogger(__name__)
 #: Fields of a record that come from the page's text (the rest is recomputed every build).

@@ -29,8 +29,8 @@ from sphinx.util import logging
 
 from bookkit import __version__, pagetext
 from bookkit.json_output import book_title, front_matter, write_if_changed
-from bookkit.settings import read, register, setting
-from bookkit.tocorder import toc_entries
+from bookkit.core.settings import read, register, setting
+from bookkit.core.toc import toc_entries
 
 logger = logging.getLogger(__name__)
 CACHE = "bookkit-llms"

@@ -40,7 +40,7 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit.lookup_data import ALGORITHMS, LookupFileError, Metric, load_errors, load_metrics
 from bookkit.refcheck_scan import book_path
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 NAMES = {"sft": "SFT", "dpo": "DPO", "grpo": "GRPO"}

@@ -24,7 +24,7 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.sitejs import install, node_modules, register_settings
+from bookkit.core.sitejs import install, node_modules, register_settings
 
 logger = logging.getLogger(__name__)
 

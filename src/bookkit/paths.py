@@ -9,7 +9,7 @@
 
 and renders an ordered list in which each step shows the page's title (a link),
 its description, difficulty, reading time and prerequisites (as links), all read
-from the page's front matter through :mod:`bookkit.pages`, followed by the total
+from the page's front matter through :mod:`bookkit.core.pages`, followed by the total
 time of the path. The page holding the path depends on every page it lists, so
 editing a listed page's description or time rebuilds the path.
 
@@ -37,8 +37,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.pages import FrontMatter, FrontMatterError, read_front_matter, source_of
-from bookkit.settings import read, register, setting
+from bookkit.core.pages import FrontMatter, FrontMatterError, read_front_matter, source_of
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from sphinx.util.osutil import relative_uri
 
 from bookkit import __version__
 from bookkit.refcheck_scan import book_path
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 GENERATOR = '<meta name="generator" content="bookkit.redirects">'

@@ -31,9 +31,9 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.pages import FrontMatterError, parse_markdown, parse_notebook
+from bookkit.core.pages import FrontMatterError, parse_markdown, parse_notebook
 from bookkit.refcheck_scan import Index, book_path, scan
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 REPORT = "_bookkit/refcheck.json"

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from bookkit.frontmatter import schema
-from bookkit.pages import FrontMatterError, read_front_matter, source_of
+from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
 
 LEARNING_TYPES = ("concept", "guide", "tutorial", "example", "use-case")
 _FENCE = re.compile(r"\A---\n.*?\n---\n", re.S)

@@ -44,8 +44,8 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.settings import read, register, setting
-from bookkit.tocorder import toc_entries
+from bookkit.core.settings import read, register, setting
+from bookkit.core.toc import toc_entries
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -43,7 +43,7 @@ from sphinx.util import logging
 
 from bookkit import __version__
 from bookkit.json_output import write_if_changed
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent

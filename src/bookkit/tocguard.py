@@ -19,8 +19,8 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from bookkit import __version__
-from bookkit.pages import SOURCE_SUFFIXES
-from bookkit.settings import read, register, setting
+from bookkit.core.pages import SOURCE_SUFFIXES
+from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from bookhelpers import BOOK, PARTS, entries, toc
-from bookkit.pages import SOURCE_SUFFIXES
+from bookkit.core.pages import SOURCE_SUFFIXES
 
 
 def test_eight_parts_in_order_with_captions_and_folders():

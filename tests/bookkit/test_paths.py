@@ -102,7 +102,7 @@ def test_json_written_only_when_changed(tmp_path):
     from types import SimpleNamespace
 
     from bookkit.paths import PathsSettings, write_json
-    from bookkit.settings import PREFIX
+    from bookkit.core.settings import PREFIX
 
     config = SimpleNamespace(**{PREFIX + "paths_json": "_bookkit/learning-paths.json",
                                 PREFIX + "paths_show_prerequisites": True})

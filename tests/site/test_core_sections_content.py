@@ -19,7 +19,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from bookhelpers import entries, toc
-from bookkit.pages import read_front_matter
+from bookkit.core.pages import read_front_matter
 from bookkit.refcheck_scan import Index, scan
 
 ROOT = Path(__file__).resolve().parents[2]

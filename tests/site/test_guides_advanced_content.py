@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from bookhelpers import entries, toc
-from bookkit.pages import read_front_matter
+from bookkit.core.pages import read_front_matter
 from bookkit.refcheck_scan import Index, scan
 
 ROOT = Path(__file__).resolve().parents[2]

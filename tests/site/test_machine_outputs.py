@@ -80,7 +80,7 @@ def test_gated_pages_are_absent(site, index):
     """Whatever the audience of the built site, pages it gates out have no output at all."""
     audience = index["audience"]
     from bookkit.conditions import allows
-    from bookkit.pages import read_front_matter, source_of
+    from bookkit.core.pages import read_front_matter, source_of
     from bookhelpers import BOOK
     for summary in index["pages"]:
         path = source_of(BOOK, summary["id"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sphinx.application import Sphinx
 
-from bookkit.pages import SOURCE_SUFFIXES
+from bookkit.core.pages import SOURCE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-from bookkit.settings import read, register, setting
+from bookkit.core.settings import read, register, setting
 
 
 @dataclass(frozen=True)
