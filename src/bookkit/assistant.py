@@ -1,7 +1,7 @@
 """"Ask the book": a panel on every page that answers from the book's own passages, with no server.
 
 * **Corpus.** On ``build-finished`` (after :mod:`bookkit.json_output`), every published
-  page's sections (from :mod:`bookkit.pagetext`, the one extraction) are written to
+  page's sections (from :mod:`bookkit.text.pagetext`, the one extraction) are written to
   ``_bookkit/assistant-corpus.json``: page title, page URL, heading, anchor and text
   per passage. Gated-out pages are never read, so the assistant only sees what the
   build publishes. Written only when it changed.

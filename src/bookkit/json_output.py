@@ -6,7 +6,7 @@ sits in the book (part caption and breadcrumb titles from the toc), its headings
 with anchors, its plain text and per-section passages, code blocks with their
 language, internal and external links, the text outputs of executed notebook
 cells and the signatures of API entries. All text comes from
-:mod:`bookkit.pagetext`, so JSON, llms files and search agree.
+:mod:`bookkit.text.pagetext`, so JSON, llms files and search agree.
 
 ``index.json`` (schema: ``index.schema.json``) describes the book and lists a
 summary of every published page in toc order. The home page's document name is
@@ -30,7 +30,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from bookkit import __version__, pagetext
+from bookkit import __version__
+from bookkit.text import pagetext
 from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
 from bookkit.core.settings import read, register, setting
 from bookkit.core.toc import toc_entries

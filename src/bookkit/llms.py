@@ -1,7 +1,7 @@
 """``llms.txt``, ``llms-full.txt`` and a Markdown copy of every page, for language-model readers.
 
 * ``<page>.md`` beside every page's HTML: the page as clean Markdown (from
-  :func:`bookkit.pagetext.to_markdown`), its links pointing at the other pages'
+  :func:`bookkit.text.pagetext.to_markdown`), its links pointing at the other pages'
   ``.md`` copies.
 * ``llms.txt`` (the llmstxt.org layout): the book's title as ``#``, the home
   page's description as a ``>`` summary, then one ``##`` group per part of the
@@ -27,7 +27,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from bookkit import __version__, pagetext
+from bookkit import __version__
+from bookkit.text import pagetext
 from bookkit.json_output import book_title, front_matter, write_if_changed
 from bookkit.core.settings import read, register, setting
 from bookkit.core.toc import toc_entries

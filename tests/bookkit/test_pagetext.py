@@ -1,4 +1,4 @@
-"""bookkit.pagetext: the shared page-text extraction, on a tiny Sphinx + MyST-NB project."""
+"""bookkit.text.pagetext: the shared page-text extraction, on a tiny Sphinx + MyST-NB project."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sphinx.application import Sphinx
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit import pagetext
+from bookkit.text import pagetext
 
 PAGE = """\
 # Page Title
