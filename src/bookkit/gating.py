@@ -16,7 +16,7 @@ Four levels of gating:
   name (the entry and everything under it), ``caption:<part caption>`` (a whole
   part) or a URL entry.
 * **card**: a card pointing at a gated-out page is left out of ``{section-cards}``
-  and ``{page-cards}`` (a ``bookkit.cards.CARD_FILTERS`` predicate).
+  and ``{page-cards}`` (a ``bookkit.content.cards.CARD_FILTERS`` predicate).
 * **block**: ``{only-audience} <condition>`` fences inside a page (see
   :mod:`bookkit.gating_blocks`); Sphinx's own ``only`` directive is untouched.
 
@@ -49,7 +49,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.cards import CARD_FILTERS
+from bookkit.content.cards import CARD_FILTERS
 from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
 from bookkit.gating_blocks import DIRECTIVE, filter_source
 from bookkit.gating_decide import Decider, strip_suffix
@@ -206,13 +206,13 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
 
 
 def card_visible(env: Any, docname: str) -> bool:
-    """bookkit.cards predicate: no card for a page this build does not publish."""
+    """bookkit.content.cards predicate: no card for a page this build does not publish."""
     return docname.lstrip("/") not in getattr(env, "bookkit_hidden_docs", ())
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, GatingSettings)
-    app.setup_extension("bookkit.cards")
+    app.setup_extension("bookkit.content.cards")
     if card_visible not in CARD_FILTERS:
         CARD_FILTERS.append(card_visible)
     app.add_directive(DIRECTIVE, OnlyAudienceDirective, override=True)

@@ -105,7 +105,7 @@ def filter_notebook(text: str, audience: str, *, blank: bool = True) -> Filtered
     try:
         nb = json.loads(text)
     except json.JSONDecodeError:
-        return Filtered(text)  # bookkit.frontmatter and myst-nb report broken notebooks
+        return Filtered(text)  # bookkit.content.frontmatter and myst-nb report broken notebooks
     out = Filtered("")
     cells = []
     for number, cell in enumerate(nb.get("cells", []), start=1):

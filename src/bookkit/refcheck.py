@@ -61,7 +61,7 @@ def _page_text(path: Path, source: str) -> tuple[str, bool, list[str]]:
     try:
         fm = parse_notebook(path, source) if is_nb else parse_markdown(path, source)
         enabled = fm.data.get("refcheck", True) is not False
-    except FrontMatterError:  # bookkit.frontmatter reports it
+    except FrontMatterError:  # bookkit.content.frontmatter reports it
         enabled = True
     if not is_nb:
         return source, enabled, []

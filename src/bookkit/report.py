@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from bookkit.frontmatter import schema
+from bookkit.content.frontmatter import schema
 from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
 
 LEARNING_TYPES = ("concept", "guide", "tutorial", "example", "use-case")

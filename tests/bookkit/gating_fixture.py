@@ -61,10 +61,10 @@ repository:
   url: https://example.com/book
 sphinx:
   extra_extensions:
-    - bookkit.frontmatter
+    - bookkit.content.frontmatter
     - bookkit.tocguard
-    - bookkit.cards
-    - bookkit.paths
+    - bookkit.content.cards
+    - bookkit.content.paths
     - bookkit.gating
     - bookkit.json_output
     - bookkit.llms

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.frontmatter import problems
+from bookkit.content.frontmatter import problems
 from bookkit.core.pages import FrontMatterError, parse_markdown, parse_notebook, read_front_matter
 from bookhelpers import BOOK, entries, toc
 

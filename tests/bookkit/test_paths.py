@@ -1,4 +1,4 @@
-"""bookkit.paths: {learning-path} lists pages in order with their front matter and a total time."""
+"""bookkit.content.paths: {learning-path} lists pages in order with their front matter and a total time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.paths import format_minutes
+from bookkit.content.paths import format_minutes
 
 
 def page(title: str, minutes: int | None, prereqs: list[str] | None = None, difficulty: str = "beginner") -> str:
@@ -35,7 +35,7 @@ def build(tmp_path: Path, path_body: str, extra: dict[str, str] | None = None) -
     pages.update(extra or {})
     for name, text in pages.items():
         (src / name).write_text(text)
-    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.paths']\n"
+    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.content.paths']\n"
                                  "exclude_patterns = ['_build']\nshow_warning_types = True\n")
     toctree = "\n".join(n.rsplit(".", 1)[0] for n in pages)
     (src / "index.md").write_text(f"# Home\n\n```{{toctree}}\n{toctree}\n```\n")
@@ -101,7 +101,7 @@ def test_format_minutes():
 def test_json_written_only_when_changed(tmp_path):
     from types import SimpleNamespace
 
-    from bookkit.paths import PathsSettings, write_json
+    from bookkit.content.paths import PathsSettings, write_json
     from bookkit.core.settings import PREFIX
 
     config = SimpleNamespace(**{PREFIX + "paths_json": "_bookkit/learning-paths.json",

@@ -84,7 +84,7 @@ def search_book(tmp_path_factory) -> Path:
         execute:
           execute_notebooks: "off"
         sphinx:
-          extra_extensions: [bookkit.frontmatter, bookkit.json_output, bookkit.search, bookkit.assistant, bookkit.versions]
+          extra_extensions: [bookkit.content.frontmatter, bookkit.json_output, bookkit.search, bookkit.assistant, bookkit.versions]
           config:
             html_theme_options:
               repository_provider: github

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bookkit.frontmatter import problems
+from bookkit.content.frontmatter import problems
 from bookkit.core.pages import read_front_matter
 
 REPO = Path(__file__).resolve().parents[2]

@@ -83,7 +83,7 @@ class _CardsDirective(SphinxDirective):
             try:
                 fm = read_front_matter(path)
             except FrontMatterError:
-                fm = None  # bookkit.frontmatter reports it on the page itself
+                fm = None  # bookkit.content.frontmatter reports it on the page itself
             data = fm.data if fm else {}
             badges = []
             if settings.cards_badges:

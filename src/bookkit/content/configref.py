@@ -1,4 +1,4 @@
-"""``bookkit.configref``: a table of a NeMo RL recipe's config keys.
+"""``bookkit.content.configref``: a table of a NeMo RL recipe's config keys.
 
 ::
 

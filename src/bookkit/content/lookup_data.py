@@ -1,7 +1,7 @@
 """The book's lookup tables (metrics glossary, error lookup): load and validate (pure, no Sphinx).
 
 ``book/_data/metrics.yml`` lists the metrics NeMo RL logs and ``book/_data/errors.yml`` the
-error messages it raises; :mod:`bookkit.lookup` renders them. Both files are checked here
+error messages it raises; :mod:`bookkit.content.lookup` renders them. Both files are checked here
 with the line of every problem (:class:`LookupFileError`: file, line, key and the fix), and
 :func:`source_problems` checks them against a NeMo RL checkout: a metric key, prefix or
 error message that the source no longer contains is reported.

@@ -158,7 +158,7 @@ class LearningPathDirective(SphinxDirective):
                 try:
                     fm = read_front_matter(path)
                 except FrontMatterError:
-                    fm = FrontMatter(Path(path), {})  # bookkit.frontmatter reports it on that page
+                    fm = FrontMatter(Path(path), {})  # bookkit.content.frontmatter reports it on that page
             minutes = fm.data.get("time_minutes") if fm else None
             if isinstance(minutes, int) and not isinstance(minutes, bool):
                 total += minutes

@@ -1,7 +1,7 @@
-"""``bookkit.lookup``: the metrics glossary and the error lookup, rendered from the book's data.
+"""``bookkit.content.lookup``: the metrics glossary and the error lookup, rendered from the book's data.
 
 Two directives, each reading one YAML file of ``book/_data/`` (validated by
-:mod:`bookkit.lookup_data`)::
+:mod:`bookkit.content.lookup_data`)::
 
     ```{metrics-glossary}
     ```
@@ -38,7 +38,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.lookup_data import ALGORITHMS, LookupFileError, Metric, load_errors, load_metrics
+from bookkit.content.lookup_data import ALGORITHMS, LookupFileError, Metric, load_errors, load_metrics
 from bookkit.refcheck_scan import book_path
 from bookkit.core.settings import read, register, setting
 
