@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE
+from bookkit.gating.conditions import AUDIENCES, DEFAULT_AUDIENCE
 
 STRICT = ["-W", "-n", "--keep-going"]
 

@@ -13,8 +13,8 @@ from sphinx.errors import ConfigError
 from sphinx.util.docutils import docutils_namespace
 
 from bookkit.build import main as build_main
-from bookkit.conditions import ConditionError, allows, parse
-from bookkit.gating_blocks import filter_markdown, filter_notebook
+from bookkit.gating.conditions import ConditionError, allows, parse
+from bookkit.gating.blocks import filter_markdown, filter_notebook
 from gating_fixture import HIDDEN_DOCS, MARKERS, VISIBLE, build, make_book, shared_build
 
 AUDIENCES = ("ga", "ea", "internal")

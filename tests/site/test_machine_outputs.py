@@ -79,7 +79,7 @@ def test_llms_full_and_page_markdown_are_clean(site, index):
 def test_gated_pages_are_absent(site, index):
     """Whatever the audience of the built site, pages it gates out have no output at all."""
     audience = index["audience"]
-    from bookkit.conditions import allows
+    from bookkit.gating.conditions import allows
     from bookkit.core.pages import read_front_matter, source_of
     from bookhelpers import BOOK
     for summary in index["pages"]:

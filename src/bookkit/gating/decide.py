@@ -17,7 +17,7 @@ from typing import Any
 from sphinx.config import Config
 from sphinx.util.matching import Matcher
 
-from bookkit.conditions import ConditionError, parse
+from bookkit.gating.conditions import ConditionError, parse
 from bookkit.core.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
 
 

@@ -4,7 +4,7 @@ A build publishes for one audience: ``ga`` (general availability), ``ea`` (early
 access) or ``internal``, taken from the environment variable ``BOOK_AUDIENCE``
 (``bookkit build --audience ea`` sets it), else ``bookkit_gating_audience`` in
 ``_config.yml``, else ``ga``: a build that names no audience publishes only what
-every reader may see. Conditions use the grammar of :mod:`bookkit.conditions`
+every reader may see. Conditions use the grammar of :mod:`bookkit.gating.conditions`
 (``ea or internal``, ``not ga``, ``(ea or internal) and not ga``).
 
 Four levels of gating:
@@ -18,7 +18,7 @@ Four levels of gating:
 * **card**: a card pointing at a gated-out page is left out of ``{section-cards}``
   and ``{page-cards}`` (a ``bookkit.content.cards.CARD_FILTERS`` predicate).
 * **block**: ``{only-audience} <condition>`` fences inside a page (see
-  :mod:`bookkit.gating_blocks`); Sphinx's own ``only`` directive is untouched.
+  :mod:`bookkit.gating.blocks`); Sphinx's own ``only`` directive is untouched.
 
 A gated-out page is never read: on ``config-inited`` it is removed from the
 external site map and added to ``exclude_patterns``, so it is absent from HTML,
@@ -50,9 +50,9 @@ from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit.content.cards import CARD_FILTERS
-from bookkit.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
-from bookkit.gating_blocks import DIRECTIVE, filter_source
-from bookkit.gating_decide import Decider, strip_suffix
+from bookkit.gating.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
+from bookkit.gating.blocks import DIRECTIVE, filter_source
+from bookkit.gating.decide import Decider, strip_suffix
 from bookkit.core.pages import SOURCE_SUFFIXES, source_of
 from bookkit.core.settings import read, register, setting
 

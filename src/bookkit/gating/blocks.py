@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from bookkit.conditions import ConditionError, parse
+from bookkit.gating.conditions import ConditionError, parse
 
 DIRECTIVE = "only-audience"
 #: Directives whose body is code or raw text, never MyST: their fences are not searched.
