@@ -35,7 +35,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit.checkconfig_data import build_from, dumps
-from bookkit.refcheck_scan import book_path
+from bookkit.refcheck.scan import book_path
 from bookkit.core.settings import read, register, setting
 from bookkit.core.sitejs import install, node_modules, register_settings
 

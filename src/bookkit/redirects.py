@@ -29,7 +29,7 @@ from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
 
 from bookkit import __version__
-from bookkit.refcheck_scan import book_path
+from bookkit.refcheck.scan import book_path
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Every NeMo RL command in the book, resolved by NeMo RL's own config loader.
 
 With ``NEMO_RL_SRC`` naming a NeMo RL v0.7.0 checkout, each ``examples/run_*.py`` command
-that refcheck's scanner finds on a page (:func:`bookkit.refcheck_scan.commands`; lines
+that refcheck's scanner finds on a page (:func:`bookkit.refcheck.scan.commands`; lines
 marked ``refcheck: ignore`` and ``refcheck: off`` regions are left out, as they are for
 refcheck) is loaded as the script would: the ``--config`` recipe (else the script's
 default) with ``nemo_rl.utils.config.load_config``, the overrides applied with
@@ -25,7 +25,7 @@ import pytest
 
 from bookkit.checkconfig_data import SCRIPTS
 from bookkit.refcheck import _page_text
-from bookkit.refcheck_scan import commands
+from bookkit.refcheck.scan import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"

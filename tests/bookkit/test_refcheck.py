@@ -11,7 +11,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.refcheck_scan import Index, scan
+from bookkit.refcheck.scan import Index, scan
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_MANIFEST = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 
 from bookhelpers import entries, toc
 from bookkit.core.pages import read_front_matter
-from bookkit.refcheck_scan import Index, scan
+from bookkit.refcheck.scan import Index, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from bookkit.refcheck_scan import FENCE_RE, Finding, Index, _closest, tokens_of
+from bookkit.refcheck.scan import FENCE_RE, Finding, Index, _closest, tokens_of
 
 PATTERN_VAR = "NRL_NSYS_WORKER_PATTERNS"
 LISTING_RE = re.compile(

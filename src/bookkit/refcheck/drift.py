@@ -2,7 +2,7 @@
 
     bookkit drift --to book/_data/nemo_rl/main.json [--from book/_data/nemo_rl/v0.7.0.json] [PATH ...]
 
-Every page is scanned with refcheck's scanner (:func:`bookkit.refcheck_scan.scan`:
+Every page is scanned with refcheck's scanner (:func:`bookkit.refcheck.scan.scan`:
 ``nemo_rl`` names, ``examples/`` paths, ``--config`` files, override keys on
 command lines, keys of ``# recipe:`` YAML blocks) against both manifests; a
 reference that is fine against ``--from`` (the book's release) and unknown in
@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from bookkit.refcheck_scan import Index, scan
+from bookkit.refcheck.scan import Index, scan
 from bookkit.releases import diff
 
 KEY_CELL_RE = re.compile(r"`([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)`")

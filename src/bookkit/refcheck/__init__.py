@@ -32,7 +32,7 @@ from sphinx.util import logging
 
 from bookkit import __version__
 from bookkit.core.pages import FrontMatterError, parse_markdown, parse_notebook
-from bookkit.refcheck_scan import Index, book_path, scan
+from bookkit.refcheck.scan import Index, book_path, scan
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)

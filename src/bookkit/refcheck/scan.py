@@ -31,14 +31,14 @@ OVERRIDE_RE = re.compile(r"^(\+{0,2}|~)([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)=")
 @dataclass(frozen=True)
 class Finding:
     line: int       # 1-based line in the page source
-    kind: str       # "name", "path", "config", "key"; bookkit.refcheck_facts adds more
+    kind: str       # "name", "path", "config", "key"; bookkit.refcheck.facts adds more
     name: str       # the unknown reference as written
     suggestion: str | None
     context: str = ""  # e.g. the config a key was checked against
 
     def message(self, tag: str) -> str:
         if self.kind not in ("name", "path", "config", "key"):
-            from bookkit.refcheck_facts import message  # worker, flag, override, reexport
+            from bookkit.refcheck.facts import message  # worker, flag, override, reexport
             return message(self, tag)
         what = {"name": "NeMo RL name", "path": "NeMo RL path",
                 "config": "NeMo RL config file", "key": "config key"}[self.kind]
@@ -204,7 +204,7 @@ def _check_command(no: int, text: str, index: Index) -> Iterator[Finding]:
         return
     script = next((t.removeprefix("./") for t in tokens if t.endswith(".py")), None)
     if script in index.script_args and not index.script_args[script]["extra_args"]:
-        return  # a script without overrides: bookkit.refcheck_facts reports any key=value
+        return  # a script without overrides: bookkit.refcheck.facts reports any key=value
     started = False
     keys, context = index.keys_for(_config_of(tokens))
     for tok in tokens:
@@ -305,7 +305,7 @@ def scan(text: str, index: Index) -> list[Finding]:
             fence[3].append(line)
         if not off and no not in skip:
             findings += _check_line(no, line, index)
-    from bookkit.refcheck_facts import check_command, check_listings
+    from bookkit.refcheck.facts import check_command, check_listings
 
     for no, text_ in _logical_lines(lines):
         findings += [f for f in _check_command(no, text_, index) if f.line not in skip]
