@@ -1,7 +1,7 @@
 """Google-style docstrings for autodoc2: sections become Sphinx field lists.
 
 autodoc2 parses a docstring with the parser named in ``autodoc2_docstring_parser_regexes``
-(docutils looks up ``<module>.Parser``), so ``bookkit.docstrings`` is such a module.
+(docutils looks up ``<module>.Parser``), so ``bookkit.apidocs.docstrings`` is such a module.
 :func:`google_to_myst` rewrites the Google sections of a docstring into MyST field
 lists, and :class:`Parser` hands the result to MyST with the ``fieldlist`` extension on.
 Inside a ``py:function`` or ``py:class`` body Sphinx then groups the fields into
@@ -228,7 +228,7 @@ def _md_parser(config):  # noqa: ANN001, ANN202
 
 
 class Parser(MystParser):
-    """MyST parser for Google-style docstrings (``:parser: bookkit.docstrings``)."""
+    """MyST parser for Google-style docstrings (``:parser: bookkit.apidocs.docstrings``)."""
 
     supported = ("google-myst",)
 

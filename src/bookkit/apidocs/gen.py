@@ -29,7 +29,7 @@ from autodoc2.db import InMemoryDb
 from autodoc2.render.myst_ import MystRenderer
 from autodoc2.utils import ItemData
 
-from bookkit.docstrings import convert_roles
+from bookkit.apidocs.docstrings import convert_roles
 
 #: Bump when the generated pages change shape, so cached pages are rewritten.
 RENDER_VERSION = "5"

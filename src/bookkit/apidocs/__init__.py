@@ -45,8 +45,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit import apidocs_gen as gen
-from bookkit.apidocs_refs import PreferOwnPackage, resolve_missing
+from bookkit.apidocs import gen
+from bookkit.apidocs.refs import PreferOwnPackage, resolve_missing
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def exclude_skipped(app: Sphinx, config: Config) -> None:
 def autodoc2_config() -> Autodoc2Config:
     """How the pages render: private, dunder and inherited members are left out."""
     return Autodoc2Config(hidden_objects={"inherited", "private", "dunder"},
-                          docstring_parser_regexes=[(re.compile(".*"), "bookkit.docstrings")])
+                          docstring_parser_regexes=[(re.compile(".*"), "bookkit.apidocs.docstrings")])
 
 
 _ANALYSED: dict[str, tuple[list, list]] = {}
