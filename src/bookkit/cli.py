@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("bookkit.checkconfig", "check a NeMo RL YAML or run_*.py command against a release's configs"),
     "drift": ("bookkit.refcheck.drift", "list the book's references that another release's manifest would break"),
     "releases": ("bookkit.releases_page", "write the what-changed pages between NeMo RL releases (--check to verify)"),
-    "notebooks": ("bookkit.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
+    "notebooks": ("bookkit.execution.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
 }
 
 

@@ -24,7 +24,7 @@ import re
 import time
 from pathlib import Path
 
-from bookkit.execstamp import NOTEBOOK_ENV, OUTCOMES_ENV, PROFILE_ENV, format_runtime, hermetic_kernels, probe
+from bookkit.execution.execstamp import NOTEBOOK_ENV, OUTCOMES_ENV, PROFILE_ENV, format_runtime, hermetic_kernels, probe
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SKIP_PARTS = {"_build", ".ipynb_checkpoints", "_templates", "_data"}

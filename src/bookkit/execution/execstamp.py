@@ -8,7 +8,7 @@ libraries that matter (by default torch, transformers, rl_lab). It then
 
 * puts a "Last execution" box under the page title,
 * keeps one record per notebook in ``env.bookkit_execstamps`` for the
-  ``{execution-status}`` table (:mod:`bookkit.execstatus`),
+  ``{execution-status}`` table (:mod:`bookkit.execution.execstatus`),
 * remembers, next to the jupyter-cache database, which machine produced each
   cached execution, so a page rebuilt from the cache keeps the stamp of the run
   that made its outputs instead of describing the machine doing the rebuild.

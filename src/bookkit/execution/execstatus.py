@@ -4,7 +4,7 @@ Like Jupyter Book's execution table, extended: each row shows the notebook
 (linked), its status (``ok`` executed by this build, ``cached`` outputs reused
 from jupyter-cache, ``failed``, ``not executed``), the ``rl_lab`` profile, the
 wall time, the hardware, the library versions and the date of the execution
-that produced the page's outputs. The records come from :mod:`bookkit.execstamp`.
+that produced the page's outputs. The records come from :mod:`bookkit.execution.execstamp`.
 
 The directive leaves a placeholder; the table is built after every page has been
 read (a post-transform), and pages holding the directive are rewritten whenever a
@@ -24,7 +24,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.execstamp import format_date, format_runtime
+from bookkit.execution.execstamp import format_date, format_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEn
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("bookkit.execstamp")
+    app.setup_extension("bookkit.execution.execstamp")
     app.add_node(execution_status)
     app.add_directive("execution-status", ExecutionStatusDirective)
     app.add_post_transform(ExecutionStatusTransform)
