@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.checkconfig_data import SCRIPTS
+from bookkit.checkconfig.data import SCRIPTS
 from bookkit.refcheck import _page_text
 from bookkit.refcheck.scan import commands
 

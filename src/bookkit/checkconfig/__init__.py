@@ -5,7 +5,7 @@
     bookkit check-config -              # the YAML or command on standard input
 
 The rules, shared with the browser's checker (``static/bookkit-checkconfig-core.js``,
-which reads the same :mod:`bookkit.checkconfig_data` document and runs the same cases,
+which reads the same :mod:`bookkit.checkconfig.data` document and runs the same cases,
 ``tests/bookkit/checkconfig_cases.yml``):
 
 * the recipe is the ``defaults:`` entry (or a ``# recipe:`` first line) of a YAML,
@@ -33,8 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bookkit.checkconfig_data import Release, build_from
-from bookkit.checkconfig_input import (OVERRIDE_RE, STOP_TOKENS, InputError, _default_type, closest,
+from bookkit.checkconfig.data import Release, build_from
+from bookkit.checkconfig.inputs import (OVERRIDE_RE, STOP_TOKENS, InputError, _default_type, closest,
                                        is_command, known_key, parse_value, parse_yaml, same, show, tokens, type_of)
 
 ERRORS = ("unknown", "release", "type", "recipe", "add-existing")

@@ -1,4 +1,4 @@
-"""``bookkit.checkconfig_page``: the ``{config-check}`` directive, "Check my config" in the browser.
+"""``bookkit.checkconfig.page``: the ``{config-check}`` directive, "Check my config" in the browser.
 
 A reader pastes a NeMo RL YAML or a ``run_*.py`` command line and sees the findings of
 :mod:`bookkit.checkconfig` without any server:
@@ -6,7 +6,7 @@ A reader pastes a NeMo RL YAML or a ``run_*.py`` command line and sees the findi
 * the directive renders a text box (its content is the starting example), a release
   picker and a findings list, and records the page (env collector, ``clear_doc``/merge);
 * on ``env-updated``, when some page has the directive, ``_bookkit/checkconfig.json``
-  (:mod:`bookkit.checkconfig_data`, built from the manifests under
+  (:mod:`bookkit.checkconfig.data`, built from the manifests under
   ``bookkit_checkconfig_manifests``; rebuilt only when a manifest changed) is written,
   and the ``yaml`` npm package's browser build is copied from ``node_modules`` into
   ``_static/_checkconfig/yaml/`` (the same copy step and ``npm ci`` message as
@@ -34,13 +34,13 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.checkconfig_data import build_from, dumps
+from bookkit.checkconfig.data import build_from, dumps
 from bookkit.refcheck.scan import book_path
 from bookkit.core.settings import read, register, setting
 from bookkit.core.sitejs import install, node_modules, register_settings
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).resolve().parents[1] / "static"
 SITE_DIR = "_checkconfig"  # under the site's _static folder
 YAML_DIST = "yaml/browser/dist"
 SCRIPTS = ("bookkit-checkconfig-core.js", "bookkit-checkconfig-rules.js", "bookkit-checkconfig.js")
@@ -94,7 +94,7 @@ def write_data(folder: Path, target: Path) -> bool:
     """Write the checker data unless ``target`` was built from the same manifests; True if written."""
     files = sorted(folder.glob("*.json"))
     if not files:
-        raise ExtensionError(f"bookkit.checkconfig_page: no manifests in {folder}; write them with `bookkit "
+        raise ExtensionError(f"bookkit.checkconfig.page: no manifests in {folder}; write them with `bookkit "
                              "manifest` or set sphinx.config.bookkit_checkconfig_manifests in _config.yml")
     digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()
     if target.is_file():
@@ -120,9 +120,9 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     files = files or [(dist / "index.js", "yaml/index.js")]
     files.append((modules / "yaml" / "LICENSE", "yaml/LICENSE"))
     first = env.doc2path(_pages(env)[0], False)
-    install(files, Path(app.outdir) / "_static" / SITE_DIR, f"bookkit.checkconfig_page: {first} checks configs")
+    install(files, Path(app.outdir) / "_static" / SITE_DIR, f"bookkit.checkconfig.page: {first} checks configs")
     if write_data(book_path(app, cfg.checkconfig_manifests), Path(app.outdir) / cfg.checkconfig_json):
-        logger.info(f"bookkit.checkconfig_page: wrote {cfg.checkconfig_json}")
+        logger.info(f"bookkit.checkconfig.page: wrote {cfg.checkconfig_json}")
 
 
 def add_static(app: Sphinx) -> None:
