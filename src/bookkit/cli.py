@@ -11,14 +11,14 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "manifest": ("bookkit.manifest", "write the names-only manifest of a NeMo RL checkout"),
+    "manifest": ("bookkit.nemorl.manifest", "write the names-only manifest of a NeMo RL checkout"),
     "refcheck": ("bookkit.refcheck.scan", "check pages' NeMo RL names, paths and config keys without a build"),
     "build": ("bookkit.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
     "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
     "report": ("bookkit.report", "pages per section, front-matter completeness and words per page"),
     "check-config": ("bookkit.checkconfig", "check a NeMo RL YAML or run_*.py command against a release's configs"),
     "drift": ("bookkit.refcheck.drift", "list the book's references that another release's manifest would break"),
-    "releases": ("bookkit.releases_page", "write the what-changed pages between NeMo RL releases (--check to verify)"),
+    "releases": ("bookkit.nemorl.releases_page", "write the what-changed pages between NeMo RL releases (--check to verify)"),
     "notebooks": ("bookkit.execution.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
 }
 

@@ -24,8 +24,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bookkit.manifest import load
-from bookkit.releases import RELEASES, STEPS, diff
+from bookkit.nemorl.manifest import load
+from bookkit.nemorl.releases import RELEASES, STEPS, diff
 
 CURRENT = "v0.7.0"
 #: Each entry script's recipe when no ``--config`` is given (NeMo RL v0.7.0's scripts).

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bookkit.manifest import _Loader
+from bookkit.nemorl.manifest import _Loader
 
 COMMAND_RE = re.compile(r"\.py\b|^\s*(uv|python3?|torchrun)\s")
 YAML_KEY_RE = re.compile(r"""^\s*[\w.\-"']+\s*:(\s|$)""")

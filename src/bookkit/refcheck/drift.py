@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bookkit.refcheck.scan import Index, scan
-from bookkit.releases import diff
+from bookkit.nemorl.releases import diff
 
 KEY_CELL_RE = re.compile(r"`([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)`")
 
@@ -65,7 +65,7 @@ def table_defaults(text: str, old: dict[str, Any], new: dict[str, Any]) -> Itera
 def drift(text: str, old: Index, new: Index, old_defaults: dict, new_defaults: dict,
           renamed: dict[str, str] | None = None) -> list[tuple[int, str]]:
     """(line, message) for every reference of one page's text that ``new`` breaks and ``old`` does not;
-    ``renamed`` (old key -> new key, from :func:`bookkit.releases.diff`) names a renamed key's new name."""
+    ``renamed`` (old key -> new key, from :func:`bookkit.nemorl.releases.diff`) names a renamed key's new name."""
     before = {(f.line, f.kind, f.name) for f in scan(text, old)}
     out = []
     for f in scan(text, new):

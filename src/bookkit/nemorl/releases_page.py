@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bookkit.manifest import load
-from bookkit.releases import DATA, OUT, STEPS, counts, diff
+from bookkit.nemorl.manifest import load
+from bookkit.nemorl.releases import DATA, OUT, STEPS, counts, diff
 
 LIST_LIMIT = 60  # longer lists are cut, with the number left out
 

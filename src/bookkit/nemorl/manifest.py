@@ -30,7 +30,7 @@ Layout::
     config_errors          {yaml path: short reason} for files that could not be resolved
     docs                   every docs/**/*.md path
     script_args            {script: {flags, positionals, extra_args}} of every argparse
-                           script under examples/ and tools/ (bookkit.manifest_scripts)
+                           script under examples/ and tools/ (bookkit.nemorl.manifest_scripts)
     workers                worker names NRL_NSYS_WORKER_PATTERNS is matched against
 """
 
@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from bookkit import manifest_scripts
+from bookkit.nemorl import manifest_scripts
 
 LIST_OF_MAPPINGS = "<list of mappings>"
 LONG_STRING = "<long string>"  # chat templates and the like: not recorded

@@ -1,4 +1,4 @@
-"""Command-line facts of a NeMo RL checkout for :mod:`bookkit.manifest`, read with :mod:`ast`.
+"""Command-line facts of a NeMo RL checkout for :mod:`bookkit.nemorl.manifest`, read with :mod:`ast`.
 
 ``script_args``
     ``{script path: {"flags": [...], "positionals": N, "extra_args": bool}}`` for every
