@@ -42,7 +42,7 @@ from sphinx.config import Config
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.json_output import write_if_changed
+from bookkit.outputs.json_output import write_if_changed
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)

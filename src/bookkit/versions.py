@@ -31,7 +31,7 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.json_output import book_title, dumps, write_if_changed
+from bookkit.outputs.json_output import book_title, dumps, write_if_changed
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)

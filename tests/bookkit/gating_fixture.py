@@ -66,8 +66,8 @@ sphinx:
     - bookkit.content.cards
     - bookkit.content.paths
     - bookkit.gating
-    - bookkit.json_output
-    - bookkit.llms
+    - bookkit.outputs.json_output
+    - bookkit.outputs.llms
   config:
     nitpicky: true
     html_last_updated_fmt: ""

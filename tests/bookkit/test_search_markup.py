@@ -1,4 +1,4 @@
-"""bookkit.search: page markup for Pagefind (body, meta, facets, weights) and the index built on build-finished."""
+"""bookkit.outputs.search: page markup for Pagefind (body, meta, facets, weights) and the index built on build-finished."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.search import facets_of, page_markup, weight_definitions
+from bookkit.outputs.search import facets_of, page_markup, weight_definitions
 
 FRONT = """---
 description: {desc}
@@ -84,7 +84,7 @@ def search_book(tmp_path_factory) -> Path:
         execute:
           execute_notebooks: "off"
         sphinx:
-          extra_extensions: [bookkit.content.frontmatter, bookkit.json_output, bookkit.search, bookkit.assistant, bookkit.versions]
+          extra_extensions: [bookkit.content.frontmatter, bookkit.outputs.json_output, bookkit.outputs.search, bookkit.outputs.assistant, bookkit.versions]
           config:
             html_theme_options:
               repository_provider: github
@@ -145,7 +145,7 @@ def test_build_writes_pagefind_index_and_marks_pages(search_book):
 
 
 def test_identifier_keys_and_words():
-    from bookkit.search import add_identifier_forms, identifier_keys, identifier_words
+    from bookkit.outputs.search import add_identifier_forms, identifier_keys, identifier_words
     assert identifier_keys("grpo.max_num_steps") == ["grpomaxnumsteps", "maxnumsteps"]
     assert identifier_keys("examples/run_grpo.py") == ["rungrpopy", "rungrpo"]
     assert identifier_keys("ClippedPGLossFn") == ["clippedpglossfn"]
@@ -160,7 +160,7 @@ def test_identifier_keys_and_words():
 
 
 def test_section_ids_move_onto_headings_for_pagefind_anchors():
-    from bookkit.search import heading_ids
+    from bookkit.outputs.search import heading_ids
     body = '<section id="group-size">\n<h2>Group size<a class="headerlink" href="#group-size">#</a></h2><p>x</p></section>'
     assert heading_ids(body) == ('<section>\n<h2 id="group-size">Group size<a class="headerlink" '
                                  'href="#group-size">#</a></h2><p>x</p></section>')

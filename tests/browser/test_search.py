@@ -22,7 +22,7 @@ TOP1_FLOOR, TOP3_FLOOR = 0.75, 0.9
 @pytest.fixture(scope="module")
 def search_site(site_html: Path, site_server: str) -> str:
     if not (site_html / "pagefind" / "pagefind.js").is_file():
-        pytest.skip(f"no Pagefind index in {site_html}: build the book with bookkit.search (make book)")
+        pytest.skip(f"no Pagefind index in {site_html}: build the book with bookkit.outputs.search (make book)")
     return site_server
 
 

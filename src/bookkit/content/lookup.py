@@ -15,7 +15,7 @@ by its meaning, unit, what a healthy curve looks like, the trainers that log it 
 book notebooks whose plots show it (``:algorithm: grpo`` keeps one trainer's metrics).
 ``{error-lookup}`` writes each error message as a term (anchor ``error-<message>``) with
 when it appears, its cause, the fix and a link to the page that explains it. Terms are
-code, so search ranks them as definitions (``bookkit.search``).
+code, so search ranks them as definitions (``bookkit.outputs.search``).
 
 A malformed file is a warning (type ``bookkit``, subtype ``lookup``) naming the file,
 line and key; nothing is rendered for it. Links to pages that do not exist are Sphinx's
@@ -66,7 +66,7 @@ def _field(label: str, *content: nodes.Node) -> nodes.paragraph:
 
 
 def _term(text: str, anchor: str) -> nodes.term:
-    # The anchor follows the code so the term still starts with <code> (bookkit.search weighs it).
+    # The anchor follows the code so the term still starts with <code> (bookkit.outputs.search weighs it).
     return nodes.term("", "", nodes.literal(text, text), nodes.inline("", "", ids=[anchor]))
 
 

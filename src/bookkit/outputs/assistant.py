@@ -1,6 +1,6 @@
 """"Ask the book": a panel on every page that answers from the book's own passages, with no server.
 
-* **Corpus.** On ``build-finished`` (after :mod:`bookkit.json_output`), every published
+* **Corpus.** On ``build-finished`` (after :mod:`bookkit.outputs.json_output`), every published
   page's sections (from :mod:`bookkit.text.pagetext`, the one extraction) are written to
   ``_bookkit/assistant-corpus.json``: page title, page URL, heading, anchor and text
   per passage. Gated-out pages are never read, so the assistant only sees what the
@@ -29,11 +29,11 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.json_output import dumps, records, write_if_changed
+from bookkit.outputs.json_output import dumps, records, write_if_changed
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).resolve().parents[1] / "static"
 ENDPOINT_ENV = "BOOK_ASSISTANT_ENDPOINT"
 
 

@@ -29,7 +29,7 @@ from sphinx.util import logging
 
 from bookkit import __version__
 from bookkit.text import pagetext
-from bookkit.json_output import book_title, front_matter, write_if_changed
+from bookkit.outputs.json_output import book_title, front_matter, write_if_changed
 from bookkit.core.settings import read, register, setting
 from bookkit.core.toc import toc_entries
 

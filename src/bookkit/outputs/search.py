@@ -48,7 +48,7 @@ from bookkit.core.settings import read, register, setting
 from bookkit.core.toc import toc_entries
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).resolve().parents[1] / "static"
 #: Facet name in the index -> front-matter key.
 FACETS = {"persona": "personas", "difficulty": "difficulty", "type": "content_type", "modality": "modality"}
 BREADCRUMB_SEPARATOR = " › "
@@ -220,12 +220,12 @@ def pagefind_binary() -> Path:
     try:
         import pagefind_bin
     except ImportError:
-        raise ExtensionError("bookkit.search: the pagefind-bin package is missing; install the book's pinned "
+        raise ExtensionError("bookkit.outputs.search: the pagefind-bin package is missing; install the book's pinned "
                              "dependencies (pip install -e .), or set bookkit_search_enabled: false "
                              "in _config.yml to build without search.") from None
     binary = Path(pagefind_bin.__file__).with_name("pagefind")
     if not binary.is_file():
-        raise ExtensionError(f"bookkit.search: no Pagefind executable at {binary}; reinstall pagefind-bin "
+        raise ExtensionError(f"bookkit.outputs.search: no Pagefind executable at {binary}; reinstall pagefind-bin "
                              "for this platform (pip install --force-reinstall pagefind-bin).")
     return binary
 
@@ -235,7 +235,7 @@ def run_pagefind(outdir: Path, subdir: str = "pagefind") -> str:
     cmd = [str(pagefind_binary()), "--site", str(outdir), "--output-subdir", subdir, "--force-language", "en"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        raise ExtensionError(f"bookkit.search: Pagefind failed (exit {proc.returncode}) indexing {outdir}:\n"
+        raise ExtensionError(f"bookkit.outputs.search: Pagefind failed (exit {proc.returncode}) indexing {outdir}:\n"
                              f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     found = re.search(r"Indexed (\d+) pages?", proc.stdout)
     return f"{found.group(1)} pages" if found else "done"
