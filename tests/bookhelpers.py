@@ -44,7 +44,7 @@ class TinyBook:
             execute:
               execute_notebooks: "off"
             sphinx:
-              extra_extensions: [bookkit.content.frontmatter, bookkit.tocguard, bookkit.content.cards]
+              extra_extensions: [bookkit.content.frontmatter, bookkit.site.tocguard, bookkit.content.cards]
               config:
                 nitpicky: true
                 html_theme_options:

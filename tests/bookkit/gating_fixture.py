@@ -62,7 +62,7 @@ repository:
 sphinx:
   extra_extensions:
     - bookkit.content.frontmatter
-    - bookkit.tocguard
+    - bookkit.site.tocguard
     - bookkit.content.cards
     - bookkit.content.paths
     - bookkit.gating

@@ -145,7 +145,7 @@ def make_book(tmp_path: Path, broken: bool = False) -> Path:
             execute:
               execute_notebooks: "off"
             sphinx:
-              extra_extensions: [bookkit.content.frontmatter, bookkit.tocguard, bookkit.apidocs]
+              extra_extensions: [bookkit.content.frontmatter, bookkit.site.tocguard, bookkit.apidocs]
               config:
                 nitpicky: true
                 html_theme_options:

@@ -1,4 +1,4 @@
-"""bookkit.outputs.assistant (corpus passages, endpoint setting) and bookkit.versions (versions1.json rules)."""
+"""bookkit.outputs.assistant (corpus passages, endpoint setting) and bookkit.site.versions (versions1.json rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from sphinx.errors import ConfigError
 
-from bookkit import versions
+from bookkit.site import versions
 from bookkit.outputs import assistant
 
 RECORDS = [

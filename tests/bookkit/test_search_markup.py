@@ -84,7 +84,7 @@ def search_book(tmp_path_factory) -> Path:
         execute:
           execute_notebooks: "off"
         sphinx:
-          extra_extensions: [bookkit.content.frontmatter, bookkit.outputs.json_output, bookkit.outputs.search, bookkit.outputs.assistant, bookkit.versions]
+          extra_extensions: [bookkit.content.frontmatter, bookkit.outputs.json_output, bookkit.outputs.search, bookkit.outputs.assistant, bookkit.site.versions]
           config:
             html_theme_options:
               repository_provider: github
@@ -139,7 +139,7 @@ def test_build_writes_pagefind_index_and_marks_pages(search_book):
     body = guide[guide.index("data-pagefind-body"):]
     assert 'class="bd-sidebar-primary' not in body.split("</article>")[0]
     assert "data-pagefind-body" not in (html / "genindex.html").read_text(encoding="utf-8")
-    # bookkit.versions: the switcher's accessible name is the version it shows (no aria-label)
+    # bookkit.site.versions: the switcher's accessible name is the version it shows (no aria-label)
     button = guide[guide.index('class="version-switcher__button'):].split(">", 1)[0]
     assert "aria-label" not in button and (html / "versions1.json").is_file()
 

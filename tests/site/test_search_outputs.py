@@ -9,7 +9,7 @@ import jsonschema
 
 import pytest
 
-from bookkit.versions import schema
+from bookkit.site.versions import schema
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ rebuilds although ``_toc.yml`` does not list them. autodoc2's own ``toctree``
 directives are not generated, so the external toc raises no warnings.
 
 A package that a build does not document (``env`` unset) has its folder added to
-``exclude_patterns`` before bookkit.tocguard records the book's exclusions, so
+``exclude_patterns`` before bookkit.site.tocguard records the book's exclusions, so
 pages left from another build are neither read nor reported as orphans; references
 to its names (``{py:class}`nemo_rl...```) render as code without a warning.
 ``{apidocs-summary} <module>`` shows what was documented, or else its body: how to

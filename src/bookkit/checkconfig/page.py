@@ -10,7 +10,7 @@ A reader pastes a NeMo RL YAML or a ``run_*.py`` command line and sees the findi
   ``bookkit_checkconfig_manifests``; rebuilt only when a manifest changed) is written,
   and the ``yaml`` npm package's browser build is copied from ``node_modules`` into
   ``_static/_checkconfig/yaml/`` (the same copy step and ``npm ci`` message as
-  bookkit.widgets);
+  bookkit.site.widgets);
 * those pages get ``bookkit-checkconfig-core.js``, ``-rules.js`` (the rules, shared
   cases with the Python checker) and ``bookkit-checkconfig.js`` (the form), with the
   relative URLs of the data and the parser.

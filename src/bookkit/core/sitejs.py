@@ -1,4 +1,4 @@
-"""Shared by bookkit.widgets and bookkit.mathjax: JavaScript the site serves itself.
+"""Shared by bookkit.site.widgets and bookkit.site.mathjax: JavaScript the site serves itself.
 
 Both copy files from the npm packages pinned in the repository's ``package.json``
 (installed by ``npm ci`` into ``node_modules/``) into the built site's ``_static``

@@ -91,7 +91,7 @@ def decide(app: Sphinx, config: Config) -> None:
         path = source_of(app.srcdir, docname)
         patterns.append(path.relative_to(app.srcdir).as_posix() if path else docname + ".md")
     config.exclude_patterns = list(config.exclude_patterns) + patterns
-    if hasattr(app, "bookkit_own_excludes"):  # bookkit.tocguard: excluded on purpose, not orphans
+    if hasattr(app, "bookkit_own_excludes"):  # bookkit.site.tocguard: excluded on purpose, not orphans
         app.bookkit_own_excludes = list(app.bookkit_own_excludes) + patterns
     app.bookkit_audience, app.bookkit_hidden = audience, dict(sorted(hidden.items()))
     app.bookkit_hidden_prerequisites = decider.hidden_prerequisites()

@@ -46,7 +46,7 @@ from bookkit.outputs.json_output import write_if_changed
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]  # the package root: static/, templates/
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 CSS = "bookkit-sitefixes.css"

@@ -84,7 +84,7 @@ def configure_scripts(app: Sphinx, config: Config) -> None:
         if remote:
             raise ConfigError(
                 f"_config.yml: sphinx.config.nb_ipywidgets_js loads {remote[0]!r} from the network; the book "
-                "serves widget JavaScript itself. Remove nb_ipywidgets_js from _config.yml so bookkit.widgets "
+                "serves widget JavaScript itself. Remove nb_ipywidgets_js from _config.yml so bookkit.site.widgets "
                 "points it at the copies under _static/_widgets/.")
 
 
@@ -113,9 +113,9 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     if not pages:
         return
     written = install(assets(node_modules(app)), Path(app.outdir) / "_static" / SITE_DIR,
-                      f"bookkit.widgets: {env.doc2path(pages[0], False)} shows ipywidgets")
+                      f"bookkit.site.widgets: {env.doc2path(pages[0], False)} shows ipywidgets")
     if written:
-        logger.info(f"bookkit.widgets: copied {written} file(s) to _static/{SITE_DIR}/ "
+        logger.info(f"bookkit.site.widgets: copied {written} file(s) to _static/{SITE_DIR}/ "
                     f"for {len(pages)} widget page(s)")
 
 

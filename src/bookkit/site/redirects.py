@@ -1,4 +1,4 @@
-"""``bookkit.redirects``: keep NeMo RL's old documentation URLs working.
+"""``bookkit.site.redirects``: keep NeMo RL's old documentation URLs working.
 
 ``archive/mapping.yml`` says where each page of NeMo RL's ``docs/`` folder went.
 After an HTML build this extension writes a small page at every old URL
@@ -9,7 +9,7 @@ relative URLs so the book works under any base path.
 * Targets gated out of this build (docnames in ``env.bookkit_hidden_docs``, if
   another extension sets it) are skipped without a word.
 * Any other target that is not a document of the build is skipped with a
-  warning (``bookkit.redirects``); an entry's ``fallback`` page is used first.
+  warning (``bookkit.site.redirects``); an entry's ``fallback`` page is used first.
 * Works with the ``html`` and ``dirhtml`` builders; old URLs are always
   ``<old path>.html`` (what readers bookmarked), the targets follow the builder.
 * A real page is never overwritten: only files carrying this extension's
@@ -155,7 +155,7 @@ def write_redirects(app: Sphinx, exception: Exception | None) -> None:
         out.write_text(text, encoding="utf-8")
         written += 1
     if written:
-        logger.info(f"bookkit.redirects: wrote {written} redirect page(s)")
+        logger.info(f"bookkit.site.redirects: wrote {written} redirect page(s)")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -9,7 +9,7 @@ tools. Sphinx still adds the script only to pages that have math.
 
 A build with math and no ``node_modules`` fails with the command to run; a
 ``mathjax_path`` in ``_config.yml`` that points at the network is refused.
-The ``node_modules`` folder is the one bookkit.widgets uses (``bookkit_node_modules``).
+The ``node_modules`` folder is the one bookkit.site.widgets uses (``bookkit_node_modules``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def configure_path(app: Sphinx, config: Config) -> None:
     elif "://" in current or current.startswith("//"):
         raise ConfigError(
             f"_config.yml: sphinx.config.mathjax_path = {current!r} loads MathJax from the network; the book "
-            "serves MathJax itself. Remove mathjax_path from _config.yml so bookkit.mathjax points it at "
+            "serves MathJax itself. Remove mathjax_path from _config.yml so bookkit.site.mathjax points it at "
             f"_static/{SITE_DIR}/{ENTRY}.")
 
 
@@ -78,9 +78,9 @@ def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
     if not pages:
         return
     written = install(assets(node_modules(app)), Path(app.outdir) / "_static" / SITE_DIR,
-                      f"bookkit.mathjax: {env.doc2path(pages[0], False)} shows math")
+                      f"bookkit.site.mathjax: {env.doc2path(pages[0], False)} shows math")
     if written:
-        logger.info(f"bookkit.mathjax: copied {written} file(s) to _static/{SITE_DIR}/ "
+        logger.info(f"bookkit.site.mathjax: copied {written} file(s) to _static/{SITE_DIR}/ "
                     f"for {len(pages)} page(s) with math")
 
 
