@@ -12,7 +12,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.build import main as build_main
+from bookkit.cli.build import main as build_main
 from bookkit.gating.conditions import ConditionError, allows, parse
 from bookkit.gating.blocks import filter_markdown, filter_notebook
 from gating_fixture import HIDDEN_DOCS, MARKERS, VISIBLE, build, make_book, shared_build

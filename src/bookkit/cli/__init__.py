@@ -13,9 +13,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("bookkit.nemorl.manifest", "write the names-only manifest of a NeMo RL checkout"),
     "refcheck": ("bookkit.refcheck.scan", "check pages' NeMo RL names, paths and config keys without a build"),
-    "build": ("bookkit.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
-    "envfile": ("bookkit.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
-    "report": ("bookkit.report", "pages per section, front-matter completeness and words per page"),
+    "build": ("bookkit.cli.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
+    "envfile": ("bookkit.cli.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
+    "report": ("bookkit.cli.report", "pages per section, front-matter completeness and words per page"),
     "check-config": ("bookkit.checkconfig", "check a NeMo RL YAML or run_*.py command against a release's configs"),
     "drift": ("bookkit.refcheck.drift", "list the book's references that another release's manifest would break"),
     "releases": ("bookkit.nemorl.releases_page", "write the what-changed pages between NeMo RL releases (--check to verify)"),
