@@ -127,10 +127,13 @@ pages:
 """
 
 HIDE_EXT = """\
+# Answers bookkit's bookkit-page-hidden event the way bookkit.gating does.
+from bookkit.core.events import PAGE_HIDDEN, add_events
+
+
 def setup(app):
-    def hide(app, env, docnames, other=None):
-        env.bookkit_hidden_docs = {"secret/page"}
-    app.connect("env-updated", lambda app, env: hide(app, env, None))
+    add_events(app)
+    app.connect(PAGE_HIDDEN, lambda app, docname: "gated out" if docname == "secret/page" else None)
     return {"parallel_read_safe": True}
 """
 

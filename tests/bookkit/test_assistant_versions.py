@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from sphinx.errors import ConfigError
 
-from bookkit.site import versions
 from bookkit.outputs import assistant
+from bookkit.site import versions
 
 RECORDS = [
     {"title": "Checkpointing", "url": "core/checkpointing.html", "sections": [

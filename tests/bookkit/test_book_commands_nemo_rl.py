@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bookkit.checkconfig.data import SCRIPTS
-from bookkit.refcheck import _page_text
+from bookkit.refcheck.pages import page_text
 from bookkit.refcheck.scan import commands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def book_commands(book: Path = BOOK) -> list[tuple[str, int, str, str | None, li
     """(page, line, script, --config or None, overrides) of every NeMo RL entry-script command."""
     found = []
     for path in sorted(p for p in book.rglob("*") if p.suffix in (".md", ".ipynb") and "_build" not in p.parts):
-        text, enabled, labels = _page_text(path, path.read_text(encoding="utf-8"))
+        text, enabled, labels = page_text(path, path.read_text(encoding="utf-8"))
         if not enabled:
             continue
         for line, words in commands(text):

@@ -12,7 +12,7 @@ from bookhelpers import BOOK, entries, toc
 
 
 def real_pages() -> list[Path]:
-    docs = [toc()["root"], *entries(toc())]
+    docs = [toc()["root"], *entries()]
     return [next(BOOK.glob(f"{d}.*")) for d in docs]
 
 

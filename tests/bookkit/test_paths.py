@@ -101,19 +101,20 @@ def test_format_minutes():
 def test_json_written_only_when_changed(tmp_path):
     from types import SimpleNamespace
 
-    from bookkit.content.paths import PathsSettings, write_json
+    from bookkit.content.paths import PATHS, PathsSettings, write_json
     from bookkit.core.settings import PREFIX
 
     config = SimpleNamespace(**{PREFIX + "paths_json": "_bookkit/learning-paths.json",
                                 PREFIX + "paths_show_prerequisites": True})
-    env = SimpleNamespace(bookkit_paths={"p": [{"steps": [], "total_minutes": 0}]})
+    env = SimpleNamespace(domaindata={"bookkit": {}})  # the bookkit domain's data, as Sphinx keeps it
+    PATHS.set(env, "p", [{"steps": [], "total_minutes": 0}])
     app = SimpleNamespace(config=config, env=env, outdir=str(tmp_path), builder=SimpleNamespace(format="html"))
     write_json(app, None)
     out = tmp_path / "_bookkit" / "learning-paths.json"
     first = out.stat().st_mtime_ns
     write_json(app, None)
     assert out.stat().st_mtime_ns == first  # unchanged content: file untouched
-    env.bookkit_paths["p"][0]["total_minutes"] = 5
+    PATHS.get(env, "p")[0]["total_minutes"] = 5
     write_json(app, None)
     assert json.loads(out.read_text())["p"][0]["total_minutes"] == 5
     assert PathsSettings().paths_json == "_bookkit/learning-paths.json"

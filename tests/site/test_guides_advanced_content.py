@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bookhelpers import entries, toc
+from bookhelpers import entries
 from bookkit.core.pages import read_front_matter
 from bookkit.refcheck.scan import Index, scan
 
@@ -37,7 +37,7 @@ def _rel(page: Path) -> str:
 
 
 def _toc_files() -> set[str]:
-    return set(entries(toc()))
+    return set(entries())
 
 
 def test_parts_have_pages():

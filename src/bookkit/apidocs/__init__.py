@@ -47,27 +47,22 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit.apidocs import gen
 from bookkit.apidocs.refs import PreferOwnPackage, resolve_missing
+from bookkit.apidocs.state import SUMMARY_PAGES, ApiDocsRun, Target
+from bookkit.core.events import GENERATED_PAGE, add_events
+from bookkit.core.io import write_if_changed
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import ENV_VERSION, enable, env_value, run_state, set_env_value
 
 logger = logging.getLogger(__name__)
 STATE = ".apidocs.json"
 KEY = "sphinx.config.bookkit_apidocs_packages"
+PARSER = "bookkit.apidocs.docstrings"  # named in every generated page: part of the pages' digest
 
 
 @dataclass(frozen=True)
 class ApiDocsSettings:
     apidocs_packages: list = setting([], "Packages to document: module, path, parent, optional env and strict.")
     apidocs_output: str = setting("api", "Folder under the book root that receives one folder of pages per package.")
-
-
-@dataclass
-class Target:
-    module: str
-    path: Path | None
-    parent: str
-    env: str
-    strict: bool
-    folder: str  # docname prefix of its pages, e.g. api/nemo_rl
 
 
 def targets(app: Sphinx) -> list[Target]:
@@ -108,21 +103,25 @@ def parse_packages(entries: list, srcdir: Path, output: str, environ: Any) -> li
 
 def exclude_skipped(app: Sphinx, config: Config) -> None:
     """Exclude the page folders of packages this build does not document (before tocguard reads excludes)."""
-    app.bookkit_apidocs = targets(app)
-    skipped = [t.folder + "/**" for t in app.bookkit_apidocs if t.path is None]
-    for t in app.bookkit_apidocs:
+    run = run_state(app, ApiDocsRun)
+    run.targets = targets(app)
+    skipped = [t.folder + "/**" for t in run.targets if t.path is None]
+    for t in run.targets:
         if t.path is None:
             logger.info(f"[apidocs] {t.module}: ${t.env} is not set, so its API pages are not built")
     config.exclude_patterns = list(config.exclude_patterns) + skipped
-    if hasattr(config, "bookkit_frontmatter_exempt"):
-        config.bookkit_frontmatter_exempt = list(config.bookkit_frontmatter_exempt) + [
-            t.folder + "/*" for t in app.bookkit_apidocs]
+
+
+def generated_page(app: Sphinx, docname: str) -> bool | None:
+    """bookkit-generated-page: the API pages are written by this extension (no front matter)."""
+    folders = [t.folder for t in run_state(app, ApiDocsRun).targets]
+    return True if any(docname.startswith(f + "/") for f in folders) else None
 
 
 def autodoc2_config() -> Autodoc2Config:
     """How the pages render: private, dunder and inherited members are left out."""
     return Autodoc2Config(hidden_objects={"inherited", "private", "dunder"},
-                          docstring_parser_regexes=[(re.compile(".*"), "bookkit.apidocs.docstrings")])
+                          docstring_parser_regexes=[(re.compile(".*"), PARSER)])
 
 
 _ANALYSED: dict[str, tuple[list, list]] = {}
@@ -139,13 +138,14 @@ def analysed(pkg: gen.Package, digest: str, roots: set[str]) -> tuple[list, list
 def generate(app: Sphinx, config: Config) -> None:
     """Write the pages of each documented package and add them to the site map."""
     site_map = getattr(config, "external_site_map", None)
-    roots = {t.module for t in app.bookkit_apidocs}
-    app.bookkit_apidocs_state = {}
-    for t in app.bookkit_apidocs:
+    run = run_state(app, ApiDocsRun)
+    roots = {t.module for t in run.targets}
+    run.packages = {}
+    for t in run.targets:
         if t.path is None:
             continue
         pkg = gen.discover(t.module, t.path)
-        digest = pkg.digest(repr(sorted(roots)))
+        digest = pkg.digest(repr(sorted(roots)) + PARSER)
         out = Path(app.srcdir) / t.folder
         state_file = out / STATE
         state = json.loads(state_file.read_text("utf-8")) if state_file.is_file() else {}
@@ -157,16 +157,14 @@ def generate(app: Sphinx, config: Config) -> None:
             logger.info(f"[apidocs] {t.module}: {len(tree)} pages, {len(written)} written")
             state = {"digest": digest, "tree": tree, "namespaces": pkg.namespaces, "modules": len(pkg.modules),
                      "broken": [[p.relative_to(t.path.parent).as_posix(), line, msg] for p, line, msg in broken]}
-            text = json.dumps(state, indent=1, sort_keys=True)
-            if not (state_file.is_file() and state_file.read_text("utf-8") == text):
-                state_file.write_text(text, "utf-8")
+            write_if_changed(state_file, json.dumps(state, indent=1, sort_keys=True))
         for name in state["namespaces"]:
             logger.info(f"[apidocs] {name}: folder without __init__.py, documented as a namespace package")
         for rel, line, msg in state["broken"]:
             logger.warning(f"{rel} cannot be analysed ({msg}), so its API page is missing. Fix the syntax error "
                            "at this line.", location=f"{t.path.parent / rel}:{line}", type="bookkit",
                            subtype="apidocs")
-        app.bookkit_apidocs_state[t.module] = dict(state, folder=t.folder, strict=t.strict)
+        run.packages[t.module] = dict(state, folder=t.folder, strict=t.strict)
         if site_map is not None:
             add_to_site_map(config, t, state["tree"])
 
@@ -192,14 +190,16 @@ def add_to_site_map(config: Config, t: Target, tree: dict[str, list[str]]) -> No
 
 def fill_database(app: Sphinx) -> None:
     """Give autodoc2's directives the analysed objects (re-analysing only what changed)."""
-    env = app.env
+    env, run = app.env, run_state(app, ApiDocsRun)
     if not isinstance(getattr(env, "autodoc2_db", None), gen.IndexedDb):
-        env.autodoc2_db = gen.IndexedDb()
-        env.bookkit_apidocs_digest = {}
-    digests = env.__dict__.setdefault("bookkit_apidocs_digest", {})
-    roots = {t.module for t in app.bookkit_apidocs}
-    for t in app.bookkit_apidocs:
-        state = app.bookkit_apidocs_state.get(t.module)
+        env.autodoc2_db = gen.IndexedDb()  # autodoc2's own attribute, read by its directives
+        set_env_value(env, "apidocs_digest", {})
+    digests = env_value(env, "apidocs_digest")
+    if digests is None:
+        set_env_value(env, "apidocs_digest", digests := {})
+    roots = {t.module for t in run.targets}
+    for t in run.targets:
+        state = run.packages.get(t.module)
         if state is None or digests.get(t.module) == state["digest"]:
             continue
         pkg = gen.discover(t.module, t.path)
@@ -213,13 +213,12 @@ def fill_database(app: Sphinx) -> None:
 
 def summary_changed(app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set) -> list[str]:
     """Re-read pages with ``{apidocs-summary}`` when what they summarise changed."""
-    now = {m: (s["digest"], len(s["broken"])) for m, s in app.bookkit_apidocs_state.items()}
-    before = getattr(env, "bookkit_apidocs_summaries", None)
-    env.bookkit_apidocs_summaries = now
-    users = getattr(env, "bookkit_apidocs_summary_docs", {})
+    now = {m: (s["digest"], len(s["broken"])) for m, s in run_state(app, ApiDocsRun).packages.items()}
+    before = env_value(env, "apidocs_summaries")
+    set_env_value(env, "apidocs_summaries", now)
     if before is None or before == now:
         return []
-    return [doc for doc, module in users.items() if before.get(module) != now.get(module)]
+    return [doc for doc, module in SUMMARY_PAGES.of(env).items() if before.get(module) != now.get(module)]
 
 
 class ApiDocsSummary(SphinxDirective):
@@ -230,14 +229,14 @@ class ApiDocsSummary(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         module = self.arguments[0]
-        conf = {t.module: t for t in self.env.app.bookkit_apidocs}
+        run = run_state(self.env.app, ApiDocsRun)
+        conf = {t.module: t for t in run.targets}
         if module not in conf:
             logger.warning(f"{{apidocs-summary}} names '{module}', which is not in {KEY}; use one of "
                            f"{sorted(conf)}", location=self.get_location(), type="bookkit", subtype="apidocs")
             return []
-        self.env.bookkit_apidocs_summary_docs = getattr(self.env, "bookkit_apidocs_summary_docs", {})
-        self.env.bookkit_apidocs_summary_docs[self.env.docname] = module
-        state = self.env.app.bookkit_apidocs_state.get(module)
+        SUMMARY_PAGES.set(self.env, self.env.docname, module)
+        state = run.packages.get(module)
         if state is None:
             lines = [f"This build does not include the `{module}` API pages: `{conf[module].env}` is not set.",
                      "", *self.content]
@@ -257,17 +256,10 @@ class ApiDocsSummary(SphinxDirective):
         return [container]
 
 
-def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_apidocs_summary_docs", {}).pop(docname, None)
-
-
-def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    mine = env.bookkit_apidocs_summary_docs = getattr(env, "bookkit_apidocs_summary_docs", {})
-    mine.update({d: m for d, m in getattr(other, "bookkit_apidocs_summary_docs", {}).items() if d in docnames})
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, ApiDocsSettings)
+    enable(app)
+    add_events(app)
     app.setup_extension("autodoc2")  # its directives and py-object rendering; generation runs here
     for listener in list(app.events.listeners.get("builder-inited", [])):
         if getattr(listener.handler, "__module__", "") == "autodoc2.sphinx.extension":
@@ -275,11 +267,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("sphinx_external_toc")
     app.add_directive("apidocs-summary", ApiDocsSummary)
     app.add_post_transform(PreferOwnPackage)
-    app.connect("config-inited", exclude_skipped, priority=50)
+    app.connect("config-inited", exclude_skipped, priority=450)  # after settings validation, before tocguard
     app.connect("config-inited", generate, priority=910)
     app.connect("builder-inited", fill_database)
     app.connect("env-get-outdated", summary_changed)
-    app.connect("env-purge-doc", purge)
-    app.connect("env-merge-info", merge)
+    app.connect(GENERATED_PAGE, generated_page)
     app.connect("missing-reference", resolve_missing)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -22,10 +22,13 @@ from sphinx.environment import BuildEnvironment
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.nodes import make_refnode
 
+from bookkit.apidocs.state import ApiDocsRun
+from bookkit.core.store import run_state
+
 
 def page_package(app: Sphinx, docname: str) -> str | None:
     """The package whose generated pages include ``docname``, if any."""
-    for module, state in getattr(app, "bookkit_apidocs_state", {}).items():
+    for module, state in run_state(app, ApiDocsRun).packages.items():
         if docname.startswith(state["folder"] + "/"):
             return module
     return None
@@ -37,8 +40,9 @@ def resolve_missing(app: Sphinx, env: BuildEnvironment, node: nodes.Element, con
         return None
     target = node.get("reftarget", "").lstrip("~.")
     root = target.split(".")[0]
-    documented = app.bookkit_apidocs_state
-    if any(t.module == root and t.path is None for t in app.bookkit_apidocs):
+    run = run_state(app, ApiDocsRun)
+    documented = run.packages
+    if any(t.module == root and t.path is None for t in run.targets):
         return contnode
     if root in documented:
         reexported = canonical(env, target)

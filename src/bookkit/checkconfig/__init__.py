@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from bookkit.checkconfig.data import Release, build_from
-from bookkit.checkconfig.inputs import (OVERRIDE_RE, STOP_TOKENS, InputError, _default_type, closest,
+from bookkit.checkconfig.inputs import (OVERRIDE_RE, STOP_TOKENS, InputError, _default_type,
                                        is_command, known_key, parse_value, parse_yaml, same, show, tokens, type_of)
+from bookkit.core.suggest import closest
 
 ERRORS = ("unknown", "release", "type", "recipe", "add-existing")
 DATA = Path("book/_data/nemo_rl")

@@ -8,7 +8,6 @@ keep them in step (the shared cases in ``tests/bookkit/checkconfig_cases.yml`` r
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import Any
 
 import yaml
@@ -20,7 +19,6 @@ YAML_KEY_RE = re.compile(r"""^\s*[\w.\-"']+\s*:(\s|$)""")
 OVERRIDE_RE = re.compile(r"^(\+\+|\+|~)?([A-Za-z_][\w\-]*(?:\.[\w\-@]+)*)(?:=(.*))?$", re.S)
 FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+|\.inf|\.nan)$", re.I)
 STOP_TOKENS = ("|", "||", "&&", ";", "&")
-CUTOFF = 0.6
 
 
 class InputError(ValueError):
@@ -32,15 +30,6 @@ class InputError(ValueError):
 
 
 # ------------------------------------------------------------- helpers ----
-
-def closest(name: str, candidates) -> str | None:
-    """The most similar candidate (difflib ratio, at least CUTOFF; ties: the smallest)."""
-    best, score = None, CUTOFF
-    for cand in sorted(candidates):
-        ratio = SequenceMatcher(None, name, cand, autojunk=False).ratio()
-        if ratio > score:
-            best, score = cand, ratio
-    return best
 
 
 def known_key(key: str, keys) -> bool:

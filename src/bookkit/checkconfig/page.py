@@ -28,21 +28,22 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
-from sphinx.environment.collectors import EnvironmentCollector
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit.checkconfig.data import build_from, dumps
-from bookkit.refcheck.scan import book_path
+from bookkit.core.io import STATIC, book_path, write_if_changed
 from bookkit.core.settings import read, register, setting
 from bookkit.core.sitejs import install, node_modules, register_settings
+from bookkit.core.store import ENV_VERSION, DocStore, enable
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parents[1] / "static"
 SITE_DIR = "_checkconfig"  # under the site's _static folder
 YAML_DIST = "yaml/browser/dist"
+#: docname -> True for every page with a {config-check} form.
+CHECK_PAGES = DocStore("checkconfig")
 SCRIPTS = ("bookkit-checkconfig-core.js", "bookkit-checkconfig-rules.js", "bookkit-checkconfig.js")
 
 
@@ -59,7 +60,7 @@ class ConfigCheckDirective(SphinxDirective):
     has_content = True
 
     def run(self) -> list[nodes.Node]:
-        self.env.bookkit_checkconfig_docs = getattr(self.env, "bookkit_checkconfig_docs", set()) | {self.env.docname}
+        CHECK_PAGES.set(self.env, self.env.docname, True)
         example = html.escape("\n".join(self.content))
         markup = (
             '<form class="bookkit-checkconfig" data-bookkit-checkconfig="" novalidate="">'
@@ -74,20 +75,8 @@ class ConfigCheckDirective(SphinxDirective):
         return [nodes.raw("", markup, format="html")]
 
 
-class ConfigCheckCollector(EnvironmentCollector):
-    def clear_doc(self, app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-        getattr(env, "bookkit_checkconfig_docs", set()).discard(docname)
-
-    def merge_other(self, app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-        theirs = getattr(other, "bookkit_checkconfig_docs", set()) & docnames
-        env.bookkit_checkconfig_docs = getattr(env, "bookkit_checkconfig_docs", set()) | theirs
-
-    def process_doc(self, app: Sphinx, doctree: nodes.document) -> None:
-        pass
-
-
 def _pages(env: BuildEnvironment) -> list[str]:
-    return sorted(d for d in getattr(env, "bookkit_checkconfig_docs", set()) if d in env.all_docs)
+    return [d for d, _ in CHECK_PAGES.items(env) if d in env.all_docs]
 
 
 def write_data(folder: Path, target: Path) -> bool:
@@ -105,9 +94,7 @@ def write_data(folder: Path, target: Path) -> bool:
             pass
     data = build_from(folder)
     data["source"] = digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(dumps(data), encoding="utf-8")
-    return True
+    return write_if_changed(target, dumps(data))
 
 
 def install_assets(app: Sphinx, env: BuildEnvironment) -> None:
@@ -146,8 +133,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     register(app, CheckConfigSettings)
     register_settings(app)
     app.add_directive("config-check", ConfigCheckDirective)
-    app.add_env_collector(ConfigCheckCollector)
+    enable(app)
     app.connect("builder-inited", add_static)
     app.connect("env-updated", install_assets)
     app.connect("html-page-context", add_scripts)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

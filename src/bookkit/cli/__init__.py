@@ -12,7 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("bookkit.nemorl.manifest", "write the names-only manifest of a NeMo RL checkout"),
-    "refcheck": ("bookkit.refcheck.scan", "check pages' NeMo RL names, paths and config keys without a build"),
+    "refcheck": ("bookkit.refcheck.pages", "check pages' NeMo RL names, paths and config keys without a build"),
     "build": ("bookkit.cli.build", "strict jupyter-book build for one audience (--audience ga|ea|internal)"),
     "envfile": ("bookkit.cli.envfile", "generate environment.yml from pyproject.toml (--check to verify)"),
     "report": ("bookkit.cli.report", "pages per section, front-matter completeness and words per page"),

@@ -12,16 +12,14 @@ Markdown cells only; generated API pages are not listed in the toc and not count
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bookkit.content.frontmatter import schema
-from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
+from bookkit.core.pages import FrontMatterError, notebook_cells, read_front_matter, source_of
+from bookkit.core.toc import read_toc, walk
 
 LEARNING_TYPES = ("concept", "guide", "tutorial", "example", "use-case")
 _FENCE = re.compile(r"\A---\n.*?\n---\n", re.S)
@@ -47,27 +45,14 @@ class PageRow:
 
 def toc_pages(book: Path) -> list[tuple[str, str]]:
     """``(docname, part caption)`` for every toc entry, in toc order."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text("utf-8"))
-    found = [(toc["root"], "(home)")]
-
-    def walk(node: dict, part: str) -> None:
-        if "file" in node:
-            found.append((node["file"], part))
-        for key in ("chapters", "sections"):
-            for child in node.get(key, []):
-                walk(child, part)
-
-    for part in toc.get("parts", []):
-        walk(part, part.get("caption", ""))
-    return found
+    entries = walk(read_toc(book))
+    return [(e.docname, e.part if e is not entries[0] else "(home)") for e in entries]
 
 
 def words_of(path: Path) -> int:
     """Prose words of a page: front matter and code blocks left out."""
     if path.suffix == ".ipynb":
-        cells = json.loads(path.read_text("utf-8")).get("cells", [])
-        text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                         for c in cells if c.get("cell_type") == "markdown")
+        text = "\n".join(src for kind, src in notebook_cells(path.read_text("utf-8")) if kind == "markdown")
     else:
         text = _FENCE.sub("", path.read_text("utf-8"), count=1)
     return len(re.findall(r"[A-Za-z0-9][\w'’.-]*", _CODE.sub("", text)))

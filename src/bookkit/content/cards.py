@@ -5,7 +5,9 @@
 Each card shows the page's title and description with its difficulty and
 content type as badges, all read from the target page's front matter, so a
 card can never drift from its page. The current page depends on every page it
-shows, so editing a child's description rebuilds the landing page.
+shows, so editing a child's description rebuilds the landing page. Before a card is
+rendered the ``bookkit-card-visible`` event is emitted (:mod:`bookkit.core.events`); a
+listener that returns ``False`` leaves it out (``bookkit.gating`` does for gated-out pages).
 
 Cards are sphinx-design ``grid-item-card`` directives, parsed as nested MyST.
 """
@@ -13,7 +15,7 @@ Cards are sphinx-design ``grid-item-card`` directives, parsed as nested MyST.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -23,33 +25,17 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
+from bookkit.core import toc
+from bookkit.core.events import CARD_VISIBLE, add_events
 from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
 
-#: Other extensions (gating) may register predicates ``(env, docname) -> bool``;
-#: a card is shown only when every predicate accepts its page.
-CARD_FILTERS: list[Callable[[Any, str], bool]] = []
-
-
 @dataclass(frozen=True)
 class CardsSettings:
     cards_columns: str = setting("1 2 2 3", "sphinx-design grid columns for phone, tablet, laptop, desktop.")
     cards_badges: bool = setting(True, "Show difficulty and content type badges on each card.")
-
-
-def toc_children(app: Sphinx, docname: str) -> list[str]:
-    """Document names listed under ``docname`` in the external toc, in toc order."""
-    site_map = getattr(app.config, "external_site_map", None)
-    if site_map is None or docname not in site_map:
-        return []
-    children = []
-    for subtree in site_map[docname].subtrees:
-        for item in subtree.items:
-            if isinstance(item, str):
-                children.append(item)
-    return children
 
 
 def card_markdown(docname: str, title: str, description: str, badges: list[str]) -> list[str]:
@@ -72,7 +58,7 @@ class _CardsDirective(SphinxDirective):
         columns = self.options.get("columns", settings.cards_columns)
         lines = [f":::::{{grid}} {columns}", ":gutter: 3", ""]
         for docname in self.targets():
-            if not all(accept(self.env, docname) for accept in CARD_FILTERS):
+            if self.env.app.emit_firstresult(CARD_VISIBLE, docname) is False:
                 continue
             path = source_of(self.env.srcdir, docname)
             if path is None:
@@ -93,7 +79,7 @@ class _CardsDirective(SphinxDirective):
             lines += card_markdown(docname, title, str(data.get("description", "")), badges)
         lines.append(":::::")
         container = nodes.container(classes=["bookkit-cards"])
-        if len(lines) == 4:  # every target was filtered out (CARD_FILTERS): no empty grid
+        if len(lines) == 4:  # every card was left out (bookkit-card-visible): no empty grid
             return [container]
         self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]), self.content_offset, container)
         return [container]
@@ -103,7 +89,7 @@ class SectionCardsDirective(_CardsDirective):
     """One card per toc child of the current page."""
 
     def targets(self) -> list[str]:
-        children = toc_children(self.env.app, self.env.docname)
+        children = toc.children(toc.site_map_of(self.env.app), self.env.docname)
         if not children:
             logger.warning("{section-cards} found no child pages of this page in _toc.yml; "
                            "add 'sections:' under it in _toc.yml", location=self.get_location(),
@@ -123,6 +109,7 @@ class PageCardsDirective(_CardsDirective):
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("sphinx_design")
     register(app, CardsSettings)
+    add_events(app)
     app.add_directive("section-cards", SectionCardsDirective)
     app.add_directive("page-cards", PageCardsDirective)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

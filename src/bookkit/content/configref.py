@@ -18,7 +18,6 @@ top-level sections; ``:undocumented: hide`` leaves out keys with no entry.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 import re
@@ -35,8 +34,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.refcheck.scan import book_path
+from bookkit.core.io import book_path
 from bookkit.core.settings import read, register, setting
+from bookkit.core.suggest import closest
 
 logger = logging.getLogger(__name__)
 MARKERS = {"<list of mappings>": "list", "<long string>": "str"}
@@ -188,8 +188,8 @@ class ConfigReference(SphinxDirective):
         manifest = _cached(_load_json, manifest_path)
         config = self.arguments[0].removeprefix("./")
         if config not in manifest.get("configs", {}):
-            close = difflib.get_close_matches(config, list(manifest.get("configs", {})), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = closest(config, manifest.get("configs", {}))
+            hint = f"; did you mean {close!r}?" if close else ""
             logger.warning(f"config-reference: {config!r} is not a config of the manifest "
                            f"{manifest_path.name}{hint}", location=self.get_location(),
                            type="bookkit", subtype="configref")

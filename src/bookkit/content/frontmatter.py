@@ -5,14 +5,14 @@ is checked when Sphinx reads it; a problem becomes a warning (type ``bookkit``,
 subtype ``frontmatter``) at the page's file and line that names the key, the bad
 value and the closest valid value, so the strict build (``-W``) fails on it.
 
-Valid front matter is kept in ``env.bookkit_frontmatter`` for other extensions.
+Valid front matter is kept in the per-document store ``FRONT_MATTER`` (:mod:`bookkit.core.store`)
+for other extensions.
 The ``{frontmatter-schema}`` directive renders the schema as a table for the
 contributor guide, so the documentation cannot drift from the check.
 """
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 from dataclasses import dataclass
@@ -24,15 +24,19 @@ import jsonschema
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.application import Sphinx
-from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
+from bookkit.core.events import GENERATED_PAGE, add_events
 from bookkit.core.pages import FrontMatter, FrontMatterError, read_front_matter
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import ENV_VERSION, DocStore, enable
+from bookkit.core.suggest import closest
 
 logger = logging.getLogger(__name__)
+#: docname -> the page's valid front matter, with its ``title``.
+FRONT_MATTER = DocStore("frontmatter")
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,7 @@ def schema() -> dict[str, Any]:
 
 
 def _closest(value: Any, choices: list[str]) -> str:
-    match = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.0)
-    return match[0] if match else choices[0]
+    return closest(str(value), [str(c) for c in choices], cutoff=0.0) or str(choices[0])
 
 
 def explain(error: jsonschema.ValidationError) -> tuple[str, str]:
@@ -89,7 +92,8 @@ def problems(fm: FrontMatter) -> list[tuple[int, str]]:
 def check_document(app: Sphinx, docname: str, source: list[str]) -> None:
     env = app.env
     settings = read(app.config, FrontMatterSettings)
-    if any(fnmatch.fnmatch(docname, pat) for pat in settings.frontmatter_exempt):
+    if any(fnmatch.fnmatch(docname, pat) for pat in settings.frontmatter_exempt) \
+            or app.emit_firstresult(GENERATED_PAGE, docname):
         return
     path = env.doc2path(docname)
     try:
@@ -101,23 +105,7 @@ def check_document(app: Sphinx, docname: str, source: list[str]) -> None:
     for line, message in found:
         logger.warning(message, location=(docname, line), type="bookkit", subtype="frontmatter")
     if not found:
-        env.bookkit_frontmatter[docname] = dict(fm.data, title=fm.title)
-
-
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "bookkit_frontmatter"):
-        app.env.bookkit_frontmatter = {}
-
-
-def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_frontmatter", {}).pop(docname, None)
-
-
-def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    init_env(app)
-    for docname in docnames:
-        if docname in getattr(other, "bookkit_frontmatter", {}):
-            env.bookkit_frontmatter[docname] = other.bookkit_frontmatter[docname]
+        FRONT_MATTER.set(env, docname, dict(fm.data, title=fm.title))
 
 
 class FrontMatterSchemaDirective(SphinxDirective):
@@ -139,8 +127,7 @@ class FrontMatterSchemaDirective(SphinxDirective):
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, FrontMatterSettings)
     app.add_directive("frontmatter-schema", FrontMatterSchemaDirective)
-    app.connect("builder-inited", init_env)
+    enable(app)
+    add_events(app)
     app.connect("source-read", check_document)
-    app.connect("env-purge-doc", purge)
-    app.connect("env-merge-info", merge)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -39,7 +39,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
 from bookkit.content.lookup_data import ALGORITHMS, LookupFileError, Metric, load_errors, load_metrics
-from bookkit.refcheck.scan import book_path
+from bookkit.core.io import book_path
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ On ``build-finished`` every path is written to ``_bookkit/learning-paths.json``
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +36,16 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
+from bookkit.core.events import add_events, page_hidden
+from bookkit.core.io import write_if_changed
 from bookkit.core.pages import FrontMatter, FrontMatterError, read_front_matter, source_of
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import ENV_VERSION, DocStore, enable
+from bookkit.core.suggest import closest
 
 logger = logging.getLogger(__name__)
+#: docname -> the learning paths on that page (steps and total minutes).
+PATHS = DocStore("paths")
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,8 @@ class LearningPathDirective(SphinxDirective):
         return steps
 
     def _unknown(self, docname: str, line: int) -> None:
-        close = difflib.get_close_matches(docname, sorted(self.env.found_docs), n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'?" if close else "check the name against _toc.yml."
+        close = closest(docname, self.env.found_docs, cutoff=0.5)
+        hint = f"did you mean '{close}'?" if close else "check the name against _toc.yml."
         logger.warning(f"{{learning-path}} lists unknown document '{docname}': no {docname}.md or "
                        f"{docname}.ipynb under the book; {hint}",
                        location=(self.env.docname, line), type="bookkit", subtype="paths")
@@ -142,7 +147,7 @@ class LearningPathDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         settings = read(self.config, PathsSettings)
         # Pages gated out of this build (bookkit.gating) are left out of the path.
-        steps = [s for s in self._steps() if s[0] not in getattr(self.env, "bookkit_hidden_docs", ())]
+        steps = [s for s in self._steps() if not page_hidden(self.env.app, s[0])]
         if not steps:
             logger.warning("{learning-path} has no document names in its body; list one docname per line",
                            location=self.get_location(), type="bookkit", subtype="paths")
@@ -173,7 +178,7 @@ class LearningPathDirective(SphinxDirective):
         if unestimated:
             text += f" ({unestimated} without an estimate)"
         summary += nodes.Text(text + ".")
-        paths = self.env.bookkit_paths.setdefault(self.env.docname, [])
+        paths = PATHS.of(self.env).setdefault(self.env.docname, [])
         paths.append({"steps": record, "total_minutes": total})
         container = nodes.container(classes=["bookkit-learning-path"])
         container += listing
@@ -183,39 +188,18 @@ class LearningPathDirective(SphinxDirective):
 
 # -------------------------------------------------------------- events ----
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "bookkit_paths"):
-        app.env.bookkit_paths = {}
-
-
-def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_paths", {}).pop(docname, None)
-
-
-def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    init_env(app)
-    theirs = getattr(other, "bookkit_paths", {})
-    env.bookkit_paths.update({d: theirs[d] for d in docnames if d in theirs})
-
-
 def write_json(app: Sphinx, exception: Exception | None) -> None:
     settings = read(app.config, PathsSettings)
     if exception is not None or not settings.paths_json or app.builder.format != "html":
         return
-    data = {d: v for d, v in sorted(getattr(app.env, "bookkit_paths", {}).items())}
-    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    out = Path(app.outdir, settings.paths_json)
-    if out.exists() and out.read_text(encoding="utf-8") == text:
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    data = dict(PATHS.items(app.env))
+    write_if_changed(Path(app.outdir, settings.paths_json), json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, PathsSettings)
     app.add_directive("learning-path", LearningPathDirective)
-    app.connect("builder-inited", init_env)
-    app.connect("env-purge-doc", purge)
-    app.connect("env-merge-info", merge)
+    enable(app)
+    add_events(app)
     app.connect("build-finished", write_json)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

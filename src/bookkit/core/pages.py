@@ -104,10 +104,9 @@ def parse_notebook(path: Path, text: str) -> FrontMatter:
     meta = nb.get("metadata", {}) if isinstance(nb, dict) else {}
     data = {k: v for k, v in meta.items() if k not in TOOL_KEYS}
     heading = ""
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            src = cell.get("source", "")
-            heading = _first_heading("".join(src) if isinstance(src, list) else src)
+    for kind, src in notebook_cells(nb):
+        if kind == "markdown":
+            heading = _first_heading(src)
             if heading:
                 break
     lines = {}
@@ -116,6 +115,16 @@ def parse_notebook(path: Path, text: str) -> FrontMatter:
         if m:
             lines[key] = text.count("\n", 0, m.start()) + 1
     return FrontMatter(path, data, lines, heading)
+
+
+def notebook_cells(notebook: str | dict) -> list[tuple[str, str]]:
+    """``(cell_type, source)`` of every cell of a notebook (its JSON text, or the parsed notebook),
+    each source as one string: the one reading of cells that front matter, refcheck, the word
+    counts and the own-words check share."""
+    nb = json.loads(notebook) if isinstance(notebook, str) else notebook
+    cells = nb.get("cells", []) if isinstance(nb, dict) else []
+    return [(str(c.get("cell_type", "")), "".join(c.get("source", "")) if isinstance(c.get("source"), list)
+             else c.get("source", "")) for c in cells]
 
 
 @lru_cache(maxsize=4096)

@@ -10,20 +10,25 @@ whose fields carry a default and a ``help`` string in their metadata::
     register(app, CardsSettings)          # in setup()
     cfg = read(app.config, CardsSettings) # anywhere later
 
-``register`` adds one Sphinx config value per field (prefix ``bookkit_``) and
-validates their types on ``config-inited``, so a wrong type in ``_config.yml``
-fails the build naming the key and the expected type.
+``register`` adds one Sphinx config value per field (prefix ``bookkit_``). Every
+registered class is validated on ``config-inited`` at :data:`VALIDATE_PRIORITY`, before
+any bookkit listener reads a setting (they all run at a higher priority number, which a
+test checks), so a wrong type in ``_config.yml`` fails the build naming the key and the
+expected type instead of surfacing as an odd error inside an extension.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
+
+from bookkit.core.store import run_state
 
 T = TypeVar("T")
 PREFIX = "bookkit_"
@@ -62,24 +67,39 @@ def _check_type(value: Any, hint: Any) -> bool:
     return True
 
 
+#: config-inited priority of the validation: lower than every bookkit reader (sphinx-design uses 400 too).
+VALIDATE_PRIORITY = 400
+
+
+@dataclass
+class _Registered:
+    classes: list[type] = field(default_factory=list)
+
+
 def register(app: Sphinx, cls: type) -> None:
-    """Add every field of ``cls`` as ``bookkit_<field>`` and validate on config-inited."""
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        name = PREFIX + field.name
+    """Add every field of ``cls`` as ``bookkit_<field>``; validated on config-inited (VALIDATE_PRIORITY)."""
+    for field_ in dataclasses.fields(cls):
+        name = PREFIX + field_.name
         if name not in app.config.values:
-            app.add_config_value(name, _default(field), field.metadata.get("rebuild", "env"))
+            app.add_config_value(name, _default(field_), field_.metadata.get("rebuild", "env"))
+    registered = run_state(app, _Registered)
+    if not registered.classes:
+        app.connect("config-inited", validate, priority=VALIDATE_PRIORITY)
+    if cls not in registered.classes:
+        registered.classes.append(cls)
 
-    def validate(_app: Sphinx, config: Config) -> None:
-        for field in dataclasses.fields(cls):
-            value = getattr(config, PREFIX + field.name)
-            if not _check_type(value, hints[field.name]):
+
+def validate(app: Sphinx, config: Config) -> None:
+    """config-inited: every registered setting has its declared type."""
+    for cls in run_state(app, _Registered).classes:
+        hints = typing.get_type_hints(cls)
+        for field_ in dataclasses.fields(cls):
+            value = getattr(config, PREFIX + field_.name)
+            if not _check_type(value, hints[field_.name]):
                 raise ConfigError(
-                    f"_config.yml: sphinx.config.{PREFIX}{field.name} = {value!r} has the wrong type; "
-                    f"expected {hints[field.name]} ({field.metadata.get('help', '')})"
+                    f"_config.yml: sphinx.config.{PREFIX}{field_.name} = {value!r} has the wrong type; "
+                    f"expected {hints[field_.name]} ({field_.metadata.get('help', '')})"
                 )
-
-    app.connect("config-inited", validate)
 
 
 def read(config: Config, cls: type[T]) -> T:

@@ -7,7 +7,7 @@ extension adds what MyST-NB does not know: the ``rl_lab`` profile, the hardware
 libraries that matter (by default torch, transformers, rl_lab). It then
 
 * puts a "Last execution" box under the page title,
-* keeps one record per notebook in ``env.bookkit_execstamps`` for the
+* keeps one record per notebook in the per-document store ``EXECSTAMPS`` for the
   ``{execution-status}`` table (:mod:`bookkit.execution.execstatus`),
 * remembers, next to the jupyter-cache database, which machine produced each
   cached execution, so a page rebuilt from the cache keeps the stamp of the run
@@ -35,7 +35,7 @@ import platform
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -44,13 +44,16 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from bookkit import __version__
+from bookkit.core.io import write_if_changed
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import ENV_VERSION, DocStore, enable, run_state
 
 logger = logging.getLogger(__name__)
+#: docname -> the notebook page's execution record (see ``make_record``).
+EXECSTAMPS = DocStore("execstamps")
 
 SIDECAR = "bookkit-execstamps.json"
 NOTEBOOK_ENV, OUTCOMES_ENV, PROFILE_ENV = "RL_LAB_NOTEBOOK", "RL_LAB_OUTCOMES_DIR", "RL_LAB_PROFILE"
@@ -203,19 +206,26 @@ def sidecar_path(app: Sphinx) -> Path | None:
     return Path(cache) / SIDECAR
 
 
+@dataclass
+class ExecStampRun:
+    """Run state: when this build started and the sidecar's records of earlier executions."""
+
+    started: float = field(default_factory=time.time)
+    sidecar: dict = field(default_factory=dict)
+
+
 def start(app: Sphinx) -> None:
-    if not hasattr(app.env, "bookkit_execstamps"):
-        app.env.bookkit_execstamps = {}
-    app.bookkit_build_started = time.time()
+    state = run_state(app, ExecStampRun)
+    state.started = time.time()
     out = Path(app.outdir)
     build = out.parent if out.parent.name == "_build" else out
     os.environ.setdefault(OUTCOMES_ENV, str(build / "outcomes"))
     hermetic_kernels(build / ".ipython")
     path = sidecar_path(app)
     try:
-        app.bookkit_execstamp_sidecar = json.loads(path.read_text("utf-8")) if path and path.is_file() else {}
+        state.sidecar = json.loads(path.read_text("utf-8")) if path and path.is_file() else {}
     except (OSError, ValueError):
-        app.bookkit_execstamp_sidecar = {}
+        state.sidecar = {}
 
 
 KERNEL_CONFIG = {"IPKernelApp": {"log_level": "ERROR"}}
@@ -235,9 +245,7 @@ def hermetic_kernels(ipython_dir: Path) -> None:
     profile = ipython_dir / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     config = profile / "ipython_kernel_config.json"
-    text = json.dumps(KERNEL_CONFIG, indent=1) + "\n"
-    if not config.is_file() or config.read_text("utf-8") != text:
-        config.write_text(text, "utf-8")
+    write_if_changed(config, json.dumps(KERNEL_CONFIG, indent=1) + "\n")
     os.environ["IPYTHONDIR"] = str(ipython_dir)
 
 
@@ -253,9 +261,9 @@ def stamp(app: Sphinx, doctree: nodes.document) -> None:
         return  # not a notebook page
     settings = read(app.config, ExecStampSettings)
     exec_data = (getattr(env, "nb_metadata", {}) or {}).get(docname, {}).get("exec_data")
-    record = make_record(exec_data, getattr(app, "bookkit_build_started", time.time()),
-                         getattr(app, "bookkit_execstamp_sidecar", {}).get(docname), settings.execstamp_packages)
-    env.bookkit_execstamps[docname] = record
+    state = run_state(app, ExecStampRun)
+    record = make_record(exec_data, state.started, state.sidecar.get(docname), settings.execstamp_packages)
+    EXECSTAMPS.set(env, docname, record)
     if not settings.execstamp_show:
         return
     section = doctree.next_node(nodes.section)
@@ -265,41 +273,26 @@ def stamp(app: Sphinx, doctree: nodes.document) -> None:
         doctree.insert(0, stamp_node(record))
 
 
-def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_execstamps", {}).pop(docname, None)
-
-
-def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    if not hasattr(env, "bookkit_execstamps"):
-        env.bookkit_execstamps = {}
-    for docname in docnames:
-        if docname in getattr(other, "bookkit_execstamps", {}):
-            env.bookkit_execstamps[docname] = other.bookkit_execstamps[docname]
-
-
 def save_sidecar(app: Sphinx, exception: Exception | None) -> None:
     """Remember which machine made each cached execution (written only when it changed)."""
     path = sidecar_path(app)
     if exception is not None or path is None or not path.parent.is_dir():
         return
-    data = dict(getattr(app, "bookkit_execstamp_sidecar", {}))
+    data = dict(run_state(app, ExecStampRun).sidecar)
     keys = ("date", "runtime", "profile", "profile_source", "hardware", "versions")
-    for docname, record in getattr(app.env, "bookkit_execstamps", {}).items():
+    for docname, record in EXECSTAMPS.of(app.env).items():
         if record["status"] == "ok":
             data[docname] = {k: record[k] for k in keys}
-    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    if not path.is_file() or path.read_text("utf-8") != text:
-        path.write_text(text, "utf-8")
+    write_if_changed(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("myst_nb")
     register(app, ExecStampSettings)
+    enable(app)
     app.connect("config-inited", resolve_cache_path)
     app.connect("builder-inited", start)
     app.connect("source-read", name_kernel)
     app.connect("doctree-read", stamp)
-    app.connect("env-purge-doc", purge)
-    app.connect("env-merge-info", merge)
     app.connect("build-finished", save_sidecar)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ notebook was read, so the table never lags behind the notebooks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from docutils import nodes
@@ -24,9 +25,21 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.execution.execstamp import format_date, format_runtime
+from bookkit.core.store import ENV_VERSION, DocStore, enable, run_state
+from bookkit.execution.execstamp import EXECSTAMPS, format_date, format_runtime
 
 logger = logging.getLogger(__name__)
+
+#: docname -> True for every page with an {execution-status} table.
+STATUS_PAGES = DocStore("execstatus")
+
+
+@dataclass
+class ExecStatusRun:
+    """Run state: whether any notebook page was read in this build (the tables are then rewritten)."""
+
+    notebook_read: bool = False
+
 
 COLUMNS = ("Notebook", "Status", "Profile", "Wall time", "Hardware", "Versions", "Executed")
 
@@ -39,7 +52,7 @@ class ExecutionStatusDirective(SphinxDirective):
     """Insert the table of every notebook page's last execution."""
 
     def run(self) -> list[nodes.Node]:
-        self.env.bookkit_execstatus_pages = getattr(self.env, "bookkit_execstatus_pages", set()) | {self.env.docname}
+        STATUS_PAGES.set(self.env, self.env.docname, True)
         node = execution_status()
         self.set_source_info(node)
         return [node]
@@ -53,8 +66,7 @@ def _cell(content: nodes.Node | str) -> nodes.entry:
 
 def status_rows(env: BuildEnvironment) -> list[tuple[str, dict[str, Any]]]:
     """``(docname, record)`` for every notebook page of this build, sorted by docname."""
-    records = getattr(env, "bookkit_execstamps", {})
-    return sorted((doc, rec) for doc, rec in records.items() if doc in env.all_docs)
+    return [(doc, rec) for doc, rec in EXECSTAMPS.items(env) if doc in env.all_docs]
 
 
 def build_table(env: BuildEnvironment, fromdoc: str) -> nodes.Node:
@@ -95,25 +107,19 @@ class ExecutionStatusTransform(SphinxPostTransform):
 
 def refresh(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Rewrite the status pages when any notebook was read in this build."""
-    if not getattr(app, "bookkit_execstatus_dirty", False):
+    if not run_state(app, ExecStatusRun).notebook_read:
         return []
-    return sorted(d for d in getattr(env, "bookkit_execstatus_pages", set()) if d in env.all_docs)
+    return [d for d, _ in STATUS_PAGES.items(env) if d in env.all_docs]
 
 
 def note_read(app: Sphinx, doctree: nodes.document) -> None:
-    if app.env.docname in getattr(app.env, "bookkit_execstamps", {}):
-        app.bookkit_execstatus_dirty = True
-
-
-def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_execstatus_pages", set()).discard(docname)
+    if EXECSTAMPS.get(app.env, app.env.docname) is not None:
+        run_state(app, ExecStatusRun).notebook_read = True
 
 
 def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    theirs = getattr(other, "bookkit_execstatus_pages", set())
-    env.bookkit_execstatus_pages = getattr(env, "bookkit_execstatus_pages", set()) | (theirs & docnames)
-    if set(getattr(other, "bookkit_execstamps", {})) & docnames:
-        app.bookkit_execstatus_dirty = True
+    if set(EXECSTAMPS.of(other)) & docnames:
+        run_state(app, ExecStatusRun).notebook_read = True
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -121,8 +127,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(execution_status)
     app.add_directive("execution-status", ExecutionStatusDirective)
     app.add_post_transform(ExecutionStatusTransform)
+    enable(app)
     app.connect("doctree-read", note_read, priority=600)
-    app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge)
     app.connect("env-updated", refresh)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True, "parallel_write_safe": True}

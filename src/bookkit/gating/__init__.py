@@ -16,14 +16,15 @@ Four levels of gating:
   name (the entry and everything under it), ``caption:<part caption>`` (a whole
   part) or a URL entry.
 * **card**: a card pointing at a gated-out page is left out of ``{section-cards}``
-  and ``{page-cards}`` (a ``bookkit.content.cards.CARD_FILTERS`` predicate).
+  and ``{page-cards}`` (gating answers the ``bookkit-card-visible`` event).
 * **block**: ``{only-audience} <condition>`` fences inside a page (see
   :mod:`bookkit.gating.blocks`); Sphinx's own ``only`` directive is untouched.
 
 A gated-out page is never read: on ``config-inited`` it is removed from the
 external site map and added to ``exclude_patterns``, so it is absent from HTML,
-navigation, cards, search, JSON and llms files; ``env.bookkit_hidden_docs`` names
-those pages for other extensions (redirects, learning paths). A link from a
+navigation, cards, search, JSON and llms files. Other extensions ask through bookkit's
+events (:mod:`bookkit.core.events`): ``bookkit-page-hidden`` (tocguard, redirects, learning
+paths), ``bookkit-card-visible`` (cards) and ``bookkit-audience`` (the JSON index). A link from a
 visible page to a hidden one is a warning (an error under ``-W``) at the linking
 page and line, and the link is reduced to its text. When the audience or the
 hidden set changes, the HTML output folder is emptied first, so no page of an
@@ -35,7 +36,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,14 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bookkit import __version__
-from bookkit.content.cards import CARD_FILTERS
-from bookkit.gating.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
-from bookkit.gating.blocks import DIRECTIVE, filter_source
-from bookkit.gating.decide import Decider, strip_suffix
+from bookkit.core.events import AUDIENCE, CARD_VISIBLE, PAGE_HIDDEN, add_events
 from bookkit.core.pages import SOURCE_SUFFIXES, source_of
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import run_state
+from bookkit.core.toc import strip_suffix
+from bookkit.gating.blocks import DIRECTIVE, filter_source
+from bookkit.gating.conditions import AUDIENCES, DEFAULT_AUDIENCE, ConditionError, parse
+from bookkit.gating.decide import Decider
 
 logger = logging.getLogger(__name__)
 ENV_VAR = "BOOK_AUDIENCE"
@@ -65,6 +68,15 @@ STAMP = "bookkit-gating.json"
 class GatingSettings:
     gating_audience: str = setting("", f"Audience when {ENV_VAR} is unset: ga, ea or internal (empty: ga).")
     gating_toc: dict = setting({}, "Toc entry -> condition: a document name, 'caption:<part caption>' or a URL.")
+
+
+@dataclass
+class Gating:
+    """This build's decision (run state, set on config-inited)."""
+
+    audience: str = DEFAULT_AUDIENCE
+    hidden: dict[str, str] = field(default_factory=dict)  # docname -> reason
+    hidden_prerequisites: list = field(default_factory=list)
 
 
 def audience_of(config: Config) -> str:
@@ -91,23 +103,21 @@ def decide(app: Sphinx, config: Config) -> None:
         path = source_of(app.srcdir, docname)
         patterns.append(path.relative_to(app.srcdir).as_posix() if path else docname + ".md")
     config.exclude_patterns = list(config.exclude_patterns) + patterns
-    if hasattr(app, "bookkit_own_excludes"):  # bookkit.site.tocguard: excluded on purpose, not orphans
-        app.bookkit_own_excludes = list(app.bookkit_own_excludes) + patterns
-    app.bookkit_audience, app.bookkit_hidden = audience, dict(sorted(hidden.items()))
-    app.bookkit_hidden_prerequisites = decider.hidden_prerequisites()
+    state = run_state(app, Gating)
+    state.audience, state.hidden = audience, dict(sorted(hidden.items()))
+    state.hidden_prerequisites = decider.hidden_prerequisites()
     logger.info(f"[gating] audience {audience}: {len(hidden)} page(s) gated out")
 
 
 def start(app: Sphinx) -> None:
-    """builder-inited: expose the decision on the environment; empty stale output of another audience."""
-    app.env.bookkit_audience = getattr(app, "bookkit_audience", DEFAULT_AUDIENCE)
-    app.env.bookkit_hidden_docs = set(getattr(app, "bookkit_hidden", {}))
-    for docname, line, names in getattr(app, "bookkit_hidden_prerequisites", []):
-        logger.warning(f"prerequisites name {', '.join(names)}, which the '{app.env.bookkit_audience}' build "
+    """builder-inited: report hidden prerequisites; empty stale output of another audience."""
+    state = run_state(app, Gating)
+    for docname, line, names in state.hidden_prerequisites:
+        logger.warning(f"prerequisites name {', '.join(names)}, which the '{state.audience}' build "
                        "does not publish; remove them, or gate this page the same way",
                        location=(docname, line), type="bookkit", subtype="gating")
     stamp = Path(app.doctreedir) / STAMP
-    current = json.dumps({"audience": app.env.bookkit_audience, "hidden": sorted(app.env.bookkit_hidden_docs)})
+    current = json.dumps({"audience": state.audience, "hidden": sorted(state.hidden)})
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == current:
         return
     outdir, srcdir = Path(app.outdir).resolve(), Path(app.srcdir).resolve()
@@ -121,7 +131,7 @@ def start(app: Sphinx) -> None:
 def filter_blocks(app: Sphinx, docname: str, source: list[str]) -> None:
     """source-read: blank out gated-out ``{only-audience}`` blocks before the page is parsed."""
     suffix = Path(app.env.doc2path(docname)).suffix
-    result = filter_source(suffix, source[0], app.env.bookkit_audience)
+    result = filter_source(suffix, source[0], run_state(app, Gating).audience)
     for line, condition, problem in result.problems:
         where = f"cell {line}" if suffix == ".ipynb" else f"line {line}"
         logger.warning(f"bad audience condition {condition!r} ({where}): {problem}. The block is left out "
@@ -140,7 +150,7 @@ class OnlyAudienceDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         try:
-            visible = parse(self.arguments[0]).allows(self.env.bookkit_audience)
+            visible = parse(self.arguments[0]).allows(run_state(self.env.app, Gating).audience)
         except ConditionError as exc:
             logger.warning(f"{{{DIRECTIVE}}} {exc}; fix: {exc.problem}", location=self.get_location(),
                            type="bookkit", subtype="gating")
@@ -163,18 +173,17 @@ def _target_of(node: nodes.Element, docname: str, env: Any) -> str | None:
 
 def check_links(app: Sphinx, doctree: nodes.document) -> None:
     """doctree-read: a link to a gated-out page is an error at the link, never a dangling link."""
-    env = app.env
-    hidden = env.bookkit_hidden_docs
+    env, state = app.env, run_state(app, Gating)
+    hidden = state.hidden
     if not hidden:
         return
     for node in list(doctree.findall(lambda n: isinstance(n, (addnodes.pending_xref,
                                                               addnodes.download_reference)))):
         target = _target_of(node, env.docname, env)
         if target in hidden:
-            reason = getattr(app, "bookkit_hidden", {}).get(target, "gated out")
-            logger.warning(f"{env.docname} links to '{target}', which the '{env.bookkit_audience}' build "
-                           f"does not publish ({reason}). Remove the link, or put it inside an "
-                           f"{{{DIRECTIVE}}} block whose condition excludes '{env.bookkit_audience}'",
+            logger.warning(f"{env.docname} links to '{target}', which the '{state.audience}' build "
+                           f"does not publish ({hidden[target]}). Remove the link, or put it inside an "
+                           f"{{{DIRECTIVE}}} block whose condition excludes '{state.audience}'",
                            location=node, type="bookkit", subtype="gating")
             node.replace_self(nodes.inline("", "", *node.children))
 
@@ -183,8 +192,8 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: published copies of sources carry no gated-out block or cell."""
     if exception is not None or app.builder.format != "html":
         return
-    env, sources = app.env, Path(app.outdir) / "_sources"
-    hidden = env.bookkit_hidden_docs
+    env, sources, state = app.env, Path(app.outdir) / "_sources", run_state(app, Gating)
+    hidden = state.hidden
     for docname in sorted(env.found_docs):
         path = Path(env.doc2path(docname))
         try:
@@ -194,7 +203,7 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
         names = [h for h in hidden if h in text]
         if DIRECTIVE not in text and '"only"' not in text and not names:
             continue
-        filtered = filter_source(path.suffix, text, env.bookkit_audience, blank=False).text
+        filtered = filter_source(path.suffix, text, state.audience, blank=False).text
         if names and path.suffix != ".ipynb":  # a hidden page named alone on a line ({page-cards} ...)
             filtered = "\n".join(line for line in filtered.split("\n")
                                  if strip_suffix(line.strip().lstrip("/")) not in hidden)
@@ -205,16 +214,27 @@ def rewrite_sources(app: Sphinx, exception: Exception | None) -> None:
                 copy.write_text(filtered, encoding="utf-8")
 
 
-def card_visible(env: Any, docname: str) -> bool:
-    """bookkit.content.cards predicate: no card for a page this build does not publish."""
-    return docname.lstrip("/") not in getattr(env, "bookkit_hidden_docs", ())
+def page_hidden(app: Sphinx, docname: str) -> str | None:
+    """bookkit-page-hidden: why this build does not publish ``docname`` (None: it does)."""
+    return run_state(app, Gating).hidden.get(docname.lstrip("/"))
+
+
+def card_visible(app: Sphinx, docname: str) -> bool | None:
+    """bookkit-card-visible: no card for a page this build does not publish."""
+    return False if page_hidden(app, docname) else None
+
+
+def audience(app: Sphinx) -> str:
+    """bookkit-audience: the audience this build publishes for."""
+    return run_state(app, Gating).audience
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, GatingSettings)
-    app.setup_extension("bookkit.content.cards")
-    if card_visible not in CARD_FILTERS:
-        CARD_FILTERS.append(card_visible)
+    add_events(app)
+    app.connect(PAGE_HIDDEN, page_hidden)
+    app.connect(CARD_VISIBLE, card_visible)
+    app.connect(AUDIENCE, audience)
     app.add_directive(DIRECTIVE, OnlyAudienceDirective, override=True)
     app.connect("config-inited", decide, priority=950)
     app.connect("builder-inited", start, priority=100)

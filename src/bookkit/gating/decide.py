@@ -17,15 +17,9 @@ from typing import Any
 from sphinx.config import Config
 from sphinx.util.matching import Matcher
 
-from bookkit.gating.conditions import ConditionError, parse
 from bookkit.core.pages import SOURCE_SUFFIXES, FrontMatterError, read_front_matter, source_of
-
-
-def strip_suffix(name: str) -> str:
-    for suffix in SOURCE_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name.lstrip("/")
+from bookkit.core.toc import children, strip_suffix
+from bookkit.gating.conditions import ConditionError, parse
 
 
 def _config_line(srcdir: Path, key: str) -> int:
@@ -61,10 +55,7 @@ class Decider:
         return found
 
     def children(self, docname: str) -> list[str]:
-        if self.site_map is None or docname not in self.site_map:
-            return []
-        return [strip_suffix(str(i)) for t in self.site_map[docname].subtrees
-                for i in t.items if isinstance(i, str)]
+        return children(self.site_map, docname)
 
     def check(self, condition: Any, where: str) -> bool | None:
         """True/False for a parsable condition; None (and an error) otherwise."""

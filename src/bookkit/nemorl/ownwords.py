@@ -21,10 +21,11 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from bookkit.core.pages import notebook_cells
 
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(?:\{([\w:-]+)\}|([\w+-]+))?")
 OPTION_RE = re.compile(r"^\s*:[\w-]+:")
@@ -102,12 +103,7 @@ def _closes(stripped: str, marker: str) -> bool:
 
 def notebook_text(source: str) -> str:
     """A notebook's Markdown cells joined (code cells left out, line count kept per cell)."""
-    cells = json.loads(source).get("cells", [])
-    out = []
-    for cell in cells:
-        text = "".join(cell.get("source", "")) if isinstance(cell.get("source"), list) else cell.get("source", "")
-        out.append(text if cell.get("cell_type") == "markdown" else "\n" * text.count("\n"))
-    return "\n".join(out)
+    return "\n".join(text if kind == "markdown" else "\n" * text.count("\n") for kind, text in notebook_cells(source))
 
 
 class Corpus:

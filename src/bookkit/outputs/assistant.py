@@ -29,11 +29,12 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.outputs.json_output import dumps, records, write_if_changed
+from bookkit.core.io import STATIC, dumps, write_if_changed
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import run_state
+from bookkit.outputs.json_output import JsonRun, records
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parents[1] / "static"
 ENDPOINT_ENV = "BOOK_ASSISTANT_ENDPOINT"
 
 
@@ -84,7 +85,7 @@ def write_corpus(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or not _enabled(app):
         return
     cfg = read(app.config, AssistantSettings)
-    all_records = getattr(app, "_bookkit_records", None) or records(app)
+    all_records = run_state(app, JsonRun).records or records(app)
     corpus = {"version": 1, "passages": passages(all_records, cfg.assistant_passage_chars)}
     text = json.dumps(corpus, ensure_ascii=False, separators=(",", ":")) + "\n"
     changed = write_if_changed(Path(app.outdir) / cfg.assistant_corpus, text)

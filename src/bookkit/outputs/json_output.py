@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,14 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.text import pagetext
+from bookkit.content.frontmatter import FRONT_MATTER
+from bookkit.core.events import AUDIENCE, add_events
+from bookkit.core.io import dumps, write_if_changed
 from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
 from bookkit.core.settings import read, register, setting
-from bookkit.core.toc import toc_entries
+from bookkit.core.store import run_state
+from bookkit.core.toc import book_title, toc_entries
+from bookkit.text import pagetext
 
 logger = logging.getLogger(__name__)
 #: Fields of a record that come from the page's text (the rest is recomputed every build).
@@ -46,23 +50,6 @@ TEXT_FIELDS = ("headings", "text", "sections", "code_blocks", "internal_links", 
 class JsonSettings:
     json_enabled: bool = setting(True, "Write <page>.json beside every page and the site-wide index.json.")
     json_index: str = setting("index.json", "File name of the site-wide index, relative to the HTML output.")
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` unless it already holds exactly that; True when written."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return True
-
-
-def dumps(data: Any) -> str:
-    """The one JSON layout of bookkit outputs (stable, UTF-8, one key per line)."""
-    return json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n"
 
 
 def schema_validator(name: str) -> Any:
@@ -79,6 +66,14 @@ def schema_validator(name: str) -> Any:
         [(f, Resource.from_contents(s)) for f, s in schemas.items()]
         + [(s["$id"], Resource.from_contents(s)) for s in schemas.values()])
     return jsonschema.Draft202012Validator(schemas[f"{name}.schema.json"], registry=registry)
+
+
+@dataclass
+class JsonRun:
+    """Run state: text fields of the pages written in this build, and the records of build-finished."""
+
+    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: list[dict[str, Any]] | None = None
 
 
 def _enabled(app: Sphinx) -> bool:
@@ -127,13 +122,11 @@ def collect(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """doctree-resolved: keep the page's text for build-finished."""
     if not _enabled(app):
         return
-    if not hasattr(app, "_bookkit_json"):
-        app._bookkit_json = {}
-    app._bookkit_json[docname] = text_fields(app, docname, pagetext.extract(doctree, docname))
+    run_state(app, JsonRun).fresh[docname] = text_fields(app, docname, pagetext.extract(doctree, docname))
 
 
 def front_matter(app: Sphinx, docname: str) -> dict[str, Any]:
-    data = dict(getattr(app.env, "bookkit_frontmatter", {}).get(docname) or {})
+    data = dict(FRONT_MATTER.get(app.env, docname) or {})
     if not data:
         path = source_of(app.srcdir, docname)
         try:
@@ -195,7 +188,7 @@ def page_record(app: Sphinx, docname: str, fields: dict[str, Any], part: str, an
 
 def records(app: Sphinx) -> list[dict[str, Any]]:
     """Every published page's record, in toc order."""
-    fresh = getattr(app, "_bookkit_json", {})
+    fresh = run_state(app, JsonRun).fresh
     out = []
     for entry in toc_entries(app):
         fields = fresh.get(entry.docname) or _cached(app, entry.docname)
@@ -218,12 +211,6 @@ def summary(record: dict[str, Any], json_file: str) -> dict[str, Any]:
     }
 
 
-def book_title(app: Sphinx) -> str:
-    """The book's title: Jupyter Book's ``title`` (html_title), else Sphinx's ``project``."""
-    project = app.config.project or ""
-    return project if project and project != "Project name not set" else (app.config.html_title or project)
-
-
 def write(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: write every changed ``<page>.json`` and ``index.json``."""
     if exception is not None or not _enabled(app):
@@ -240,18 +227,19 @@ def write(app: Sphinx, exception: Exception | None) -> None:
         "title": book_title(app),
         "description": home["description"] if home else "",
         "version": app.config.release or app.config.version or "",
-        "audience": getattr(app.env, "bookkit_audience", ""),
+        "audience": app.emit_firstresult(AUDIENCE) or "",
         "page_count": len(all_records),
         "home": home,
         "pages": [summary(r, json_path(app, r["id"])) for r in all_records],
     }
     written += write_if_changed(outdir / json_path(app, root), dumps(index))
-    app._bookkit_records = all_records
+    run_state(app, JsonRun).records = all_records
     logger.info(f"[json] {len(all_records)} page records, {written} file(s) changed")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, JsonSettings)
+    add_events(app)
     app.connect("doctree-resolved", collect)
     app.connect("build-finished", write)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

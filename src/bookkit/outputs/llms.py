@@ -1,7 +1,7 @@
 """``llms.txt``, ``llms-full.txt`` and a Markdown copy of every page, for language-model readers.
 
 * ``<page>.md`` beside every page's HTML: the page as clean Markdown (from
-  :func:`bookkit.text.pagetext.to_markdown`), its links pointing at the other pages'
+  :func:`bookkit.text.markdown.to_markdown`), its links pointing at the other pages'
   ``.md`` copies.
 * ``llms.txt`` (the llmstxt.org layout): the book's title as ``#``, the home
   page's description as a ``>`` summary, then one ``##`` group per part of the
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,13 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.text import pagetext
-from bookkit.outputs.json_output import book_title, front_matter, write_if_changed
+from bookkit.core.io import write_if_changed
 from bookkit.core.settings import read, register, setting
-from bookkit.core.toc import toc_entries
+from bookkit.core.store import run_state
+from bookkit.core.toc import book_title, toc_entries
+from bookkit.outputs.json_output import front_matter
+from bookkit.text import pagetext
+from bookkit.text.markdown import to_markdown
 
 logger = logging.getLogger(__name__)
 CACHE = "bookkit-llms"
@@ -63,22 +66,27 @@ def markdown_pair(app: Sphinx, doctree: nodes.document, docname: str) -> tuple[s
         known = app.env.images.get(uri)
         return f"\x00_images/{known[1]}\x01" if known else uri
 
-    markdown = pagetext.to_markdown(doctree, docname, url_for, image_url)
+    markdown = to_markdown(doctree, docname, url_for, image_url)
     folder = posixpath.dirname(docname) or "."
     return (_LINK.sub(lambda m: posixpath.relpath(m.group(1), folder), markdown),
             _LINK.sub(lambda m: m.group(1), markdown))
 
 
+@dataclass
+class LlmsRun:
+    """Run state: ``(page copy, llms-full copy)`` of the pages written in this build."""
+
+    fresh: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
 def collect(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """doctree-resolved: the page as Markdown, kept for build-finished."""
     if _enabled(app):
-        if not hasattr(app, "_bookkit_llms"):
-            app._bookkit_llms = {}
-        app._bookkit_llms[docname] = markdown_pair(app, doctree, docname)
+        run_state(app, LlmsRun).fresh[docname] = markdown_pair(app, doctree, docname)
 
 
 def _pair(app: Sphinx, docname: str) -> tuple[str, str]:
-    fresh = getattr(app, "_bookkit_llms", {})
+    fresh = run_state(app, LlmsRun).fresh
     if docname in fresh:
         return fresh[docname]
     page = Path(app.outdir) / f"{docname}.md"

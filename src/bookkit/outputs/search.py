@@ -35,6 +35,7 @@ import html
 import json
 import re
 import subprocess
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,14 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from bookkit import __version__
+from bookkit.content.frontmatter import FRONT_MATTER
+from bookkit.core.io import STATIC
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import run_state
 from bookkit.core.toc import toc_entries
+from bookkit.outputs.search_markup import PagefindMarkup
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parents[1] / "static"
 #: Facet name in the index -> front-matter key.
 FACETS = {"persona": "personas", "difficulty": "difficulty", "type": "content_type", "modality": "modality"}
 BREADCRUMB_SEPARATOR = " › "
@@ -67,108 +71,31 @@ class SearchSettings:
                                         rebuild="html")
 
 
+@dataclass
+class SearchRun:
+    """Run state: each published page's toc part and ancestors (computed on the first page written)."""
+
+    toc: dict[str, tuple[str, tuple[str, ...]]] | None = None
+
+
 def _enabled(app: Sphinx) -> bool:
     return app.builder.name in ("html", "dirhtml") and read(app.config, SearchSettings).search_enabled
 
 
 # ------------------------------------------------------------------ page markup ----
 
-_DEFINING_CELL = re.compile(r'(<tr class="row-(?:odd|even)">\s*<td><p>)<code class="docutils literal')
-_SIGNATURE = re.compile(r'<dt class="sig sig-object')
-_TERM = re.compile(r'<dt>(?=<code)')
-
-
-_TABLE = re.compile(r'<table class="[^"]*\bbookkit-config-reference\b.*?</table>', re.S)
-
-
-def weight_definitions(body: str, weight: float, key_weight: float = 4.0) -> str:
-    """Mark the places that define a name with a higher Pagefind weight.
-
-    Those are the key column of ``{config-reference}`` tables, API signatures and
-    definition-list terms that are code. The key column of any other table (a
-    script list, a recipe's overrides) gets ``key_weight``: it names, not defines.
-    """
-    w = f'data-pagefind-weight="{weight:g}"'
-    body = _TABLE.sub(lambda m: _DEFINING_CELL.sub(rf'\1<code {w} class="docutils literal', m.group(0)), body)
-    body = _DEFINING_CELL.sub(rf'\1<code data-pagefind-weight="{key_weight:g}" class="docutils literal', body)
-    body = _SIGNATURE.sub(f'<dt {w} class="sig sig-object', body)
-    return _TERM.sub(f"<dt {w}>", body)
-
-
-_CODE_TOKEN = re.compile(r'(<span class="pre">)([A-Za-z_][\w./-]*\w)(</span>)</code>')
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def identifier_words(token: str) -> str:
-    """The words of an identifier, the form the index and the search box share.
-
-    ``grpo.max_num_steps`` -> ``grpo max num steps``; ``ClippedPGLossFn`` -> ``Clipped PG Loss Fn``;
-    ``examples/run_grpo.py`` -> ``run grpo py``. A plain word gives ``""``.
-    (``bookkit-search.js`` splits identifiers in a query the same way.)
-    """
-    if not re.search(r"[._/-]|[a-z][A-Z]", token):
-        return ""
-    token = token.rstrip("/").rsplit("/", 1)[-1]
-    return " ".join(w for p in re.split(r"[._-]+", token) for w in _CAMEL.split(p) if w)
-
-
-_SUFFIXES = frozenset({"py", "yaml", "yml", "json", "sh", "md", "ipynb", "toml"})
-
-
-def identifier_keys(token: str) -> list[str]:
-    """Search keys of an identifier: the name and each dotted tail, lower-case letters and digits only.
-
-    ``grpo.max_num_steps`` -> ``grpomaxnumsteps``, ``maxnumsteps``; ``examples/run_grpo.py`` ->
-    ``rungrpopy``, ``rungrpo``. A key is one word to Pagefind, so a query for the whole name
-    (which ``bookkit-search.js`` turns into its key) matches that name exactly, wherever it sits.
-    """
-    if not re.search(r"[._/-]|[a-z][A-Z]", token):
-        return []
-    parts = token.rstrip("/").rsplit("/", 1)[-1].split(".")
-    tails = [".".join(parts[i:]) for i in range(len(parts)) if parts[i:] and parts[i] not in _SUFFIXES]
-    if len(parts) > 1 and parts[-1] in _SUFFIXES:
-        tails.append(".".join(parts[:-1]))
-    keys = (re.sub(r"[^0-9a-z]", "", t.lower()) for t in tails)
-    return list(dict.fromkeys(k for k in keys if len(k) > 2))
-
-
-def add_identifier_forms(body: str) -> str:
-    """Hidden text (indexed, never shown) for each identifier in a code span: its keys inside the
-    code element (so a definition's weight applies to them), its words after it (normal weight)."""
-    def alt(m: re.Match) -> str:
-        token = html.unescape(m.group(2))
-        keys, words = " ".join(identifier_keys(token)), identifier_words(token)
-        inside = f'<span class="bk-search-alt"> {html.escape(keys, quote=False)} </span>' if keys else ""
-        after = f'<span class="bk-search-alt"> {html.escape(words, quote=False)} </span>' if words else ""
-        return m.group(1) + m.group(2) + m.group(3) + inside + "</code>" + after
-    return _CODE_TOKEN.sub(alt, body)
-
-
-_SECTION_HEADING = re.compile(r'<section id="([^"]+)">(\s*)<h([1-6])>')
-
-
-def heading_ids(body: str) -> str:
-    """Move each section's id onto its heading (``<section><h2 id="x">``).
-
-    Pagefind makes a sub-result, with its ``#anchor``, for every heading that has an id;
-    Sphinx puts the id on the ``<section>``. The anchor keeps working: the heading at the
-    top of the section now holds it.
-    """
-    return _SECTION_HEADING.sub(r'<section>\2<h\3 id="\1">', body)
-
-
 def _hidden(attr: str, value: str) -> str:
     return f'<span {attr} hidden>{html.escape(value, quote=False)}</span>'
 
 
 def page_markup(body: str, *, title: str, breadcrumb: str, filters: list[tuple[str, str]],
-                weight: float | None, definition_weight: float) -> str:
+                weight: float | None) -> str:
     """``body`` wrapped for Pagefind: meta and filters first, then the weighted content."""
     parts = ['<div data-pagefind-body class="bk-search-body">', _hidden('data-pagefind-meta="title"', title)]
     if breadcrumb:
         parts.append(_hidden('data-pagefind-meta="breadcrumb"', breadcrumb))
     parts += [_hidden(f'data-pagefind-filter="{name}"', value) for name, value in filters if value]
-    content = weight_definitions(add_identifier_forms(heading_ids(body)), definition_weight)
+    content = body  # its definitions and identifiers were marked while it was written (PagefindMarkup)
     if weight is not None:
         content = f'<div data-pagefind-weight="{weight:g}">{content}</div>'
     parts += [content, "</div>"]
@@ -176,11 +103,10 @@ def page_markup(body: str, *, title: str, breadcrumb: str, filters: list[tuple[s
 
 
 def _toc_info(app: Sphinx) -> dict[str, tuple[str, tuple[str, ...]]]:
-    cache = getattr(app, "_bookkit_search_toc", None)
-    if cache is None:
-        cache = {e.docname: (e.part, e.ancestors) for e in toc_entries(app)}
-        app._bookkit_search_toc = cache
-    return cache
+    state = run_state(app, SearchRun)
+    if state.toc is None:
+        state.toc = {e.docname: (e.part, e.ancestors) for e in toc_entries(app)}
+    return state.toc
 
 
 def facets_of(front_matter: dict[str, Any], part: str) -> list[tuple[str, str]]:
@@ -204,13 +130,23 @@ def mark_page(app: Sphinx, pagename: str, templatename: str, context: dict, doct
     crumbs = [titles[a].astext() for a in ancestors if a in titles]
     if part and (not crumbs or crumbs[0] != part):
         crumbs.insert(0, part)
-    front = dict(getattr(app.env, "bookkit_frontmatter", {}).get(pagename) or {})
+    front = dict(FRONT_MATTER.get(app.env, pagename) or {})
     title = str(front.get("title") or (titles[pagename].astext() if pagename in titles else pagename))
     is_api = any(pagename.startswith(p) for p in cfg.search_api_prefixes)
     context["body"] = page_markup(
         context["body"], title=title, breadcrumb=BREADCRUMB_SEPARATOR.join(crumbs),
-        filters=facets_of(front, part), weight=cfg.search_api_weight if is_api else None,
-        definition_weight=cfg.search_definition_weight)
+        filters=facets_of(front, part), weight=cfg.search_api_weight if is_api else None)
+
+
+def translator_with_markup(app: Sphinx) -> None:
+    """builder-inited (after the theme's own): put :class:`PagefindMarkup` before the HTML translator."""
+    if not _enabled(app) or app.builder.format != "html":
+        return
+    base = app.registry.get_translator_class(app.builder) or app.builder.default_translator_class
+    if not issubclass(base, PagefindMarkup):
+        translator = types.new_class("PagefindTranslator", (PagefindMarkup, base), {})
+        translator.definition_weight = read(app.config, SearchSettings).search_definition_weight
+        app.set_translator(app.builder.name, translator, override=True)
 
 
 # ------------------------------------------------------------------ indexing ----
@@ -264,6 +200,7 @@ def add_static(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, SearchSettings)
     app.connect("builder-inited", add_static)
+    app.connect("builder-inited", translator_with_markup, priority=600)  # pydata-sphinx-theme: 500
     app.connect("html-page-context", mark_page)
     app.connect("build-finished", build_index, priority=900)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -31,12 +31,23 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.core.pages import FrontMatterError, parse_markdown, parse_notebook
-from bookkit.refcheck.scan import Index, book_path, scan
+from bookkit.core.io import book_path, write_if_changed
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import ENV_VERSION, DocStore, enable, run_state
+from bookkit.refcheck.pages import page_text
+from bookkit.refcheck.scan import Index, scan
 
 logger = logging.getLogger(__name__)
 REPORT = "_bookkit/refcheck.json"
+#: docname -> ``{"checked": bool, "unknown": [[line, kind, name, suggestion], ...]}``.
+RESULTS = DocStore("refcheck")
+
+
+@dataclass
+class Refcheck:
+    """Run state: the manifest index this build checks against (None: not checking)."""
+
+    index: Index | None = None
 
 
 @dataclass(frozen=True)
@@ -51,32 +62,14 @@ class RefcheckSettings:
 # ------------------------------------------------------------- helpers ----
 
 def _index(app: Sphinx) -> Index | None:
-    return getattr(app, "_bookkit_refcheck_index", None)
-
-
-def _page_text(path: Path, source: str) -> tuple[str, bool, list[str]]:
-    """The text to scan (notebook: cell sources, joined), whether the page opted in,
-    and for notebooks a "cell N, line M" label per line of that text."""
-    is_nb = path.suffix == ".ipynb"
-    try:
-        fm = parse_notebook(path, source) if is_nb else parse_markdown(path, source)
-        enabled = fm.data.get("refcheck", True) is not False
-    except FrontMatterError:  # bookkit.content.frontmatter reports it
-        enabled = True
-    if not is_nb:
-        return source, enabled, []
-    cells = [c.get("source", "") for c in json.loads(source).get("cells", [])]
-    texts = ["".join(c) if isinstance(c, list) else c for c in cells]
-    labels = [f"cell {i}, line {j}" for i, t in enumerate(texts, 1)
-              for j in range(1, len(t.split("\n")) + 1)]
-    return "\n".join(texts), enabled, labels
+    return run_state(app, Refcheck).index
 
 
 # -------------------------------------------------------------- events ----
 
 def load_manifest(app: Sphinx) -> None:
     cfg = read(app.config, RefcheckSettings)
-    app._bookkit_refcheck_index = None  # type: ignore[attr-defined]
+    run_state(app, Refcheck).index = None
     if not cfg.refcheck_enabled:
         return
     path = book_path(app, cfg.refcheck_manifest)
@@ -84,7 +77,7 @@ def load_manifest(app: Sphinx) -> None:
         logger.warning("refcheck: manifest %s not found; references are not checked "
                        "(run `bookkit manifest`)", path, type="bookkit", subtype="refcheck")
         return
-    app._bookkit_refcheck_index = Index(json.loads(path.read_text(encoding="utf-8")))  # type: ignore[attr-defined]
+    run_state(app, Refcheck).index = Index(json.loads(path.read_text(encoding="utf-8")))
 
 
 def check_source(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -92,7 +85,7 @@ def check_source(app: Sphinx, docname: str, source: list[str]) -> None:
     if index is None:
         return
     try:
-        text, enabled, labels = _page_text(Path(app.env.doc2path(docname)), source[0])
+        text, enabled, labels = page_text(Path(app.env.doc2path(docname)), source[0])
     except ValueError:  # a notebook that is not JSON: the notebook parser reports it
         return
     findings = scan(text, index) if enabled else []
@@ -100,49 +93,31 @@ def check_source(app: Sphinx, docname: str, source: list[str]) -> None:
         where = f" [{labels[f.line - 1]}]" if f.line <= len(labels) else ""
         logger.warning(f.message(index.tag) + where, location=(docname, f.line),
                        type="bookkit", subtype="refcheck")
-    if not hasattr(app.env, "bookkit_refcheck"):
-        app.env.bookkit_refcheck = {}
-    app.env.bookkit_refcheck[docname] = {
+    RESULTS.set(app.env, docname, {
         "checked": enabled,
         "unknown": [[f.line, f.kind, f.name, f.suggestion] for f in findings],
-    }
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "bookkit_refcheck", {}).pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    if not hasattr(env, "bookkit_refcheck"):
-        env.bookkit_refcheck = {}
-    theirs = getattr(other, "bookkit_refcheck", {})
-    env.bookkit_refcheck.update({d: theirs[d] for d in docnames if d in theirs})
+    })
 
 
 def write_report(app: Sphinx, exception: Exception | None) -> None:
     """``_bookkit/refcheck.json`` in the output: per page, the unknown references (CI artefact)."""
     if exception is not None or _index(app) is None or app.builder.format != "html":
         return
-    data = getattr(app.env, "bookkit_refcheck", {})
+    data = RESULTS.of(app.env)
     report = {
         "tag": _index(app).tag,
         "pages_checked": sum(1 for v in data.values() if v["checked"]),
         "pages_opted_out": sorted(d for d, v in data.items() if not v["checked"]),
         "unknown": {d: v["unknown"] for d, v in sorted(data.items()) if v["unknown"]},
     }
-    text = json.dumps(report, indent=1, sort_keys=True) + "\n"
-    out = Path(app.outdir, REPORT)
-    if out.exists() and out.read_text(encoding="utf-8") == text:
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_if_changed(Path(app.outdir, REPORT), json.dumps(report, indent=1, sort_keys=True) + "\n")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, RefcheckSettings)
+    enable(app)
     app.connect("builder-inited", load_manifest)
     app.connect("source-read", check_source)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
     app.connect("build-finished", write_report)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": __version__}
+    return {"version": __version__, "env_version": ENV_VERSION, "parallel_read_safe": True,
+            "parallel_write_safe": True}

@@ -22,8 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from bookkit.refcheck.scan import Index, scan
 from bookkit.nemorl.releases import diff
+from bookkit.refcheck.pages import page_text
+from bookkit.refcheck.scan import Index, scan
 
 KEY_CELL_RE = re.compile(r"`([A-Za-z_][\w\-]*(?:\.[\w\-]+)+)`")
 
@@ -87,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="from_", default="book/_data/nemo_rl/v0.7.0.json",
                         help="manifest of the book's release")
     args = parser.parse_args(argv)
-    from bookkit.refcheck import _page_text  # the notebook and front-matter handling refcheck uses
 
     manifests = []
     for path in (args.from_, args.to):
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         files += sorted(p for p in found if p.suffix in (".md", ".ipynb") and "_build" not in p.parts)
     count, pages = 0, 0
     for path in files:
-        text, enabled, labels = _page_text(path, path.read_text(encoding="utf-8"))
+        text, enabled, labels = page_text(path, path.read_text(encoding="utf-8"))
         found = drift(text, old, new, old_d, new_d, renamed) if enabled else []
         pages += bool(found)
         for line, message in found:

@@ -31,7 +31,8 @@ from typing import Any, Iterator
 
 import yaml
 
-from bookkit.refcheck.scan import FENCE_RE, Finding, Index, _closest, tokens_of
+from bookkit.core.suggest import closest
+from bookkit.refcheck.scan import FENCE_RE, Finding, Index, tokens_of
 
 PATTERN_VAR = "NRL_NSYS_WORKER_PATTERNS"
 LISTING_RE = re.compile(
@@ -94,7 +95,7 @@ def _check_workers(no: int, tokens: list[str], config: str | None, index: Index)
     patterns = [p.strip() for v in values for p in v.split(",") if p.strip()]
     for pattern in patterns:
         if not any(fnmatch.fnmatch(w, pattern) for w in index.workers):
-            yield Finding(no, "worker", pattern, _closest(pattern, index.workers), ", ".join(index.workers))
+            yield Finding(no, "worker", pattern, closest(pattern, index.workers), ", ".join(index.workers))
     selected = selected_policy_worker(config, tokens, index) if config else None
     if selected is None:
         return
@@ -123,7 +124,7 @@ def _check_script(no: int, tokens: list[str], index: Index) -> Iterator[Finding]
             prefixed = [f for f in flags if f.startswith(flag)] if facts.get("abbrev", True) and flag.startswith("--") else []
             if flag not in flags and len(prefixed) != 1:
                 accepted = ", ".join(f for f in flags if f not in ("-h", "--help")) or "no options"
-                yield Finding(no, "flag", flag, _closest(flag, flags), f"{script}, which accepts {accepted}")
+                yield Finding(no, "flag", flag, closest(flag, flags), f"{script}, which accepts {accepted}")
         elif KEY_VALUE_RE.match(tok) and not facts["extra_args"] and not facts["positionals"]:
             yield Finding(no, "override", tok.split("=", 1)[0], None, script)
 
@@ -188,4 +189,4 @@ def check_listings(lines: list[str], index: Index) -> Iterator[Finding]:
             elsewhere = sorted(d for d in index.dotted if d.endswith("." + name))
             pool = [d.rsplit(".", 1)[1] for d in index.dotted if d.count(".") == module.count(".") + 1
                     and d.startswith(module + ".")]
-            yield Finding(no, "reexport", name, elsewhere[0] if elsewhere else _closest(name, pool), f"`{module}`")
+            yield Finding(no, "reexport", name, elsewhere[0] if elsewhere else closest(name, pool), f"`{module}`")

@@ -7,15 +7,15 @@ one :class:`Finding` per unknown reference.
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
+
+from bookkit.core.suggest import closest
 
 IGNORE_MARK = "refcheck: ignore"
 OFF_MARK, ON_MARK = "refcheck: off", "refcheck: on"
@@ -44,20 +44,6 @@ class Finding:
                 "config": "NeMo RL config file", "key": "config key"}[self.kind]
         text = f"unknown {what} {self.name!r} (not in the {tag} manifest{self.context})"
         return text + (f"; did you mean {self.suggestion!r}?" if self.suggestion else "")
-
-
-def book_path(app: Any, relative: str) -> Path:
-    """A data file of the book: relative to the confdir (the book root under jupyter-book),
-    else to the source dir (a conf.py kept elsewhere with ``sphinx-build -c``)."""
-    for base in (app.confdir, app.srcdir):
-        if base and Path(base, relative).exists():
-            return Path(base, relative).resolve()
-    return Path(app.confdir or app.srcdir, relative).resolve()
-
-
-def _closest(name: str, candidates) -> str | None:
-    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return match[0] if match else None
 
 
 class Index:
@@ -109,14 +95,14 @@ class Index:
             suffix = "." + ".".join(parts[-k:])
             pool = [d for d in self.dotted if d.endswith(suffix)]
             if pool:
-                return _closest(name, pool) or sorted(pool)[0]
+                return closest(name, pool) or sorted(pool)[0]
         # Compare against names at the same depth below the deepest known prefix.
         for cut in range(len(parts) - 1, 0, -1):
             prefix = ".".join(parts[:cut])
             if prefix in self.dotted or cut == 1:
                 pool = [d for d in self.dotted if d.startswith(prefix + ".")
                         and d.count(".") == name.count(".")]
-                return _closest(name, pool) or _closest(name, self.dotted)
+                return closest(name, pool) or closest(name, self.dotted)
         return None
 
     def known_path(self, path: str) -> bool:
@@ -124,7 +110,7 @@ class Index:
         return path in self.files or path in self.folders
 
     def suggest_path(self, path: str) -> str | None:
-        return _closest(path.rstrip("/"), self.files | self.folders)
+        return closest(path.rstrip("/"), self.files | self.folders)
 
     def keys_for(self, config: str | None) -> tuple[set[str], str]:
         if config and config in self.configs:
@@ -216,7 +202,7 @@ def _check_command(no: int, text: str, index: Index) -> Iterator[Finding]:
             continue  # "+key=" adds a new key: nothing to check
         key = match.group(2)
         if not Index.known_key(key, keys):
-            yield Finding(no, "key", key, _closest(key, keys), context)
+            yield Finding(no, "key", key, closest(key, keys), context)
 
 
 def _yaml_keys(text: str) -> Iterator[tuple[int, str]]:
@@ -242,7 +228,7 @@ def _check_recipe_block(start: int, block: list[str], index: Index) -> Iterator[
     recipe = match.group(1).removeprefix("./")
     if recipe not in index.configs:
         if not PATH_RE.match(recipe):  # otherwise the line check reports the path
-            yield Finding(start, "config", recipe, _closest(recipe, index.configs))
+            yield Finding(start, "config", recipe, closest(recipe, index.configs))
         return
     keys, context = index.keys_for(recipe)
     try:
@@ -251,7 +237,7 @@ def _check_recipe_block(start: int, block: list[str], index: Index) -> Iterator[
         return
     for offset, key in found:
         if IGNORE_MARK not in block[offset] and not Index.known_key(key, keys):
-            yield Finding(start + offset, "key", key, _closest(key, keys), context)
+            yield Finding(start + offset, "key", key, closest(key, keys), context)
 
 
 def _check_line(no: int, line: str, index: Index) -> Iterator[Finding]:
@@ -268,7 +254,7 @@ def _check_line(no: int, line: str, index: Index) -> Iterator[Finding]:
             if m.group(0).startswith("`+") or key.split(".", 1)[0] not in index.sections:
                 continue  # an added key, or not a NeMo RL config key (e.g. a Python attribute)
             if not Index.known_key(key, index.all_keys):
-                yield Finding(no, "key", key, _closest(key, index.all_keys), "; checked against all configs")
+                yield Finding(no, "key", key, closest(key, index.all_keys), "; checked against all configs")
     for m in PATH_RE.finditer(line):
         path = m.group(1).rstrip(".,:;")
         if path.startswith("nemo_rl/") and not (path.endswith(".py") or path.endswith("/")):
@@ -323,30 +309,3 @@ def _in_off(lines: list[str], line_no: int) -> bool:
         elif ON_MARK in line:
             state = False
     return state
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``bookkit refcheck [PATH ...]``: the page check without a Sphinx build (exit 1 on findings)."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(prog="bookkit refcheck", description=main.__doc__)
-    parser.add_argument("paths", nargs="*", default=["book"], help="pages or folders (default: book)")
-    parser.add_argument("--manifest", default="book/_data/nemo_rl/v0.7.0.json")
-    args = parser.parse_args(argv)
-    from bookkit.refcheck import _page_text  # shares the notebook/front-matter handling
-
-    index = Index(json.loads(Path(args.manifest).read_text(encoding="utf-8")))
-    files: list[Path] = []
-    for given in map(Path, args.paths):
-        found = given.rglob("*") if given.is_dir() else [given]
-        files += sorted(p for p in found if p.suffix in (".md", ".ipynb") and "_build" not in p.parts)
-    count = 0
-    for path in files:
-        text, enabled, labels = _page_text(path, path.read_text(encoding="utf-8"))
-        for f in scan(text, index) if enabled else []:
-            where = f" [{labels[f.line - 1]}]" if f.line <= len(labels) else ""
-            print(f"{path}:{f.line}: {f.message(index.tag)}{where}")
-            count += 1
-    print(f"{count} unknown reference(s) in {len(files)} page(s)")
-    return 1 if count else 0

@@ -6,8 +6,8 @@ After an HTML build this extension writes a small page at every old URL
 the new page: a meta refresh, a canonical link and a visible link, all with
 relative URLs so the book works under any base path.
 
-* Targets gated out of this build (docnames in ``env.bookkit_hidden_docs``, if
-  another extension sets it) are skipped without a word.
+* Targets gated out of this build (a ``bookkit-page-hidden`` listener gives a reason,
+  e.g. gating) are skipped without a word.
 * Any other target that is not a document of the build is skipped with a
   warning (``bookkit.site.redirects``); an entry's ``fallback`` page is used first.
 * Works with the ``html`` and ``dirhtml`` builders; old URLs are always
@@ -29,7 +29,8 @@ from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
 
 from bookkit import __version__
-from bookkit.refcheck.scan import book_path
+from bookkit.core.events import add_events, page_hidden
+from bookkit.core.io import book_path
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -128,8 +129,8 @@ def write_redirects(app: Sphinx, exception: Exception | None) -> None:
             or not path.is_file():
         return
     env, builder = app.env, app.builder
-    hidden = set(getattr(env, "bookkit_hidden_docs", ()))
     redirects, _ = load_mapping(path, cfg.redirects_old_root)
+    hidden = {t for r in redirects for t in r.targets if page_hidden(app, t)}
     written = 0
     for r in redirects:
         if r.old in env.found_docs:
@@ -160,6 +161,7 @@ def write_redirects(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, RedirectsSettings)
+    add_events(app)
     app.connect("builder-inited", check_mapping)
     app.connect("build-finished", write_redirects)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": __version__}

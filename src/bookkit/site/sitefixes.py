@@ -42,13 +42,10 @@ from sphinx.config import Config
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.outputs.json_output import write_if_changed
+from bookkit.core.io import STATIC, TEMPLATES, write_if_changed
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
-HERE = Path(__file__).resolve().parents[1]  # the package root: static/, templates/
-STATIC = HERE / "static"
-TEMPLATES = HERE / "templates"
 CSS = "bookkit-sitefixes.css"
 JS = "bookkit-sitefixes.js"
 FAVICON = "bookkit-favicon.svg"

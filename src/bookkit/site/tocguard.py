@@ -4,12 +4,13 @@ With ``only_build_toc_files: true`` sphinx-external-toc skips every page that th
 toc does not list, without a word. This extension lists those pages as warnings
 (type ``bookkit``, subtype ``orphan``) so the strict build fails instead of
 silently dropping content. Files the book excludes on purpose (its own
-``exclude_patterns``) are not reported.
+``exclude_patterns``) and pages another extension does not publish on purpose (a listener
+of ``bookkit-page-hidden``: gating) are not reported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from sphinx.util import logging
 from sphinx.util.matching import Matcher
 
 from bookkit import __version__
+from bookkit.core.events import add_events, page_hidden
 from bookkit.core.pages import SOURCE_SUFFIXES
 from bookkit.core.settings import read, register, setting
+from bookkit.core.store import run_state
+from bookkit.core.toc import site_map_of, strip_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +34,16 @@ class TocGuardSettings:
     tocguard_enabled: bool = setting(True, "Warn about pages under the book root that _toc.yml does not list.")
 
 
+@dataclass
+class TocGuard:
+    """Run state: the book's own exclude_patterns, before sphinx-external-toc adds the unlisted pages."""
+
+    excludes: list[str] = field(default_factory=list)
+
+
 def remember_exclusions(app: Sphinx, config: Config) -> None:
-    # Runs before sphinx-external-toc adds every non-toc page to exclude_patterns.
-    app.bookkit_own_excludes = list(config.exclude_patterns)
-
-
-def toc_docnames(config: Config) -> set[str] | None:
-    """Document names listed in the external toc, or None when no external toc is used."""
-    site_map = getattr(config, "external_site_map", None)
-    if site_map is None:
-        return None
-    return set(site_map)
+    # Runs before sphinx-external-toc (900) adds every non-toc page to exclude_patterns.
+    run_state(app, TocGuard).excludes = list(config.exclude_patterns)
 
 
 def unlisted_pages(srcdir: Path, listed: set[str], excludes: list[str]) -> list[Path]:
@@ -61,12 +64,14 @@ def unlisted_pages(srcdir: Path, listed: set[str], excludes: list[str]) -> list[
 def check_orphans(app: Sphinx) -> None:
     if not read(app.config, TocGuardSettings).tocguard_enabled:
         return
-    listed = toc_docnames(app.config)
-    if listed is None:
+    site_map = site_map_of(app)
+    if site_map is None:
         return
     srcdir = Path(app.srcdir)
-    for path in unlisted_pages(srcdir, listed, getattr(app, "bookkit_own_excludes", [])):
+    for path in unlisted_pages(srcdir, set(site_map), run_state(app, TocGuard).excludes):
         rel = path.relative_to(srcdir).as_posix()
+        if page_hidden(app, strip_suffix(rel)):
+            continue  # not published by this build on purpose (gating)
         logger.warning(
             f"{rel} is not listed in _toc.yml, so it would not be built. "
             f"Add '{rel.rsplit('.', 1)[0]}' under its section in _toc.yml, or delete the file.",
@@ -76,6 +81,7 @@ def check_orphans(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register(app, TocGuardSettings)
-    app.connect("config-inited", remember_exclusions, priority=100)
+    add_events(app)
+    app.connect("config-inited", remember_exclusions, priority=460)
     app.connect("builder-inited", check_orphans)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

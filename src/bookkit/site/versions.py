@@ -31,11 +31,11 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 from bookkit import __version__
-from bookkit.outputs.json_output import book_title, dumps, write_if_changed
+from bookkit.core.io import STATIC, TEMPLATES, dumps, write_if_changed
 from bookkit.core.settings import read, register, setting
+from bookkit.core.toc import book_title
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parents[1] / "static"
 VERSION_ENV = "BOOK_VERSION"
 SIDEBAR_AFTER = "navbar-logo.html"
 
@@ -87,7 +87,7 @@ def configure_theme(app: Sphinx, config: Config) -> None:
     options["check_switcher"] = False  # validated above; the file is written into the output, not the source
     options["show_version_warning_banner"] = False  # bookkit-versions.js shows one that works with relative URLs
     config.html_theme_options = options
-    templates = str(Path(__file__).resolve().parents[1] / "templates")  # version-switcher.html: its name is what it shows
+    templates = str(TEMPLATES)  # version-switcher.html: its name is what it shows
     if templates not in config.templates_path:
         config.templates_path = [templates, *config.templates_path]
     if not config.html_sidebars:

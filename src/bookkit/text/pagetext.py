@@ -1,4 +1,4 @@
-"""The one page-text extraction: what a page says, as data and as clean Markdown.
+"""The one page-text extraction: what a page says, as data (Markdown: :mod:`bookkit.text.markdown`).
 
 Every machine-readable output of the book (per-page JSON, ``llms.txt`` and
 ``llms-full.txt``, the search index and the assistant corpus) reads a page's
@@ -34,16 +34,6 @@ API
 
     ``docname`` is the page's document name; it resolves relative link targets.
 
-``to_markdown(doctree, docname="", url_for=None, image_url=None) -> str``
-    The page as clean CommonMark/GFM: ATX headings, prose with emphasis, inline
-    code and links, bullet and numbered lists, fenced code with its language,
-    GFM tables, admonitions as block quotes, math as ``$...$``, notebook text
-    outputs as ``text`` fences and API signatures as code. No raw HTML and no
-    reST/MyST directive syntax survives. ``url_for(link)`` rewrites internal
-    links (default: the link as written in the page, relative to the page);
-    ``image_url(uri)`` rewrites image sources (default: the URI in the doctree,
-    relative to the source folder).
-
 ``link_of(node, docname) -> Link | None``, ``plain_text(node)`` and
 ``signature_text(desc_signature)`` are the
 building blocks, exposed for extensions that walk doctrees themselves.
@@ -54,13 +44,12 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from docutils import nodes
 from sphinx import addnodes
 
-__all__ = ["Heading", "Section", "CodeBlock", "Link", "PageText", "extract", "to_markdown",
-           "link_of", "plain_text", "signature_text"]
+__all__ = ["Heading", "Section", "CodeBlock", "Link", "PageText", "extract", "link_of", "plain_text",
+           "signature_text"]
 
 
 @dataclass(frozen=True)
@@ -108,11 +97,11 @@ class PageText:
 SKIP = (addnodes.toctree, nodes.comment, nodes.raw, nodes.substitution_definition, nodes.system_message,
         nodes.target, addnodes.only, addnodes.index, addnodes.meta if hasattr(addnodes, "meta") else nodes.meta,
         nodes.problematic, addnodes.highlightlang)
-_EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _OUTPUT_CLASSES = {"stream", "text_plain", "stderr", "traceback"}
 
 
-def _skipped(node: nodes.Node) -> bool:
+def is_skipped(node: nodes.Node) -> bool:
     if isinstance(node, SKIP):
         return True
     classes = node.get("classes", []) if isinstance(node, nodes.Element) else []
@@ -123,7 +112,7 @@ def plain_text(node: nodes.Node) -> str:
     """The visible text of ``node``, leaving out raw HTML, comments and other non-text nodes."""
     if isinstance(node, nodes.Text):
         return str(node)
-    if _skipped(node):
+    if is_skipped(node):
         return ""
     if isinstance(node, nodes.image):
         return node.get("alt", "")
@@ -134,7 +123,7 @@ def signature_text(node: nodes.Node) -> str:
     """An API signature as it reads on the page: ``name(a: int, b=2) -> float``."""
     if isinstance(node, nodes.Text):
         return str(node)
-    if _skipped(node):
+    if is_skipped(node):
         return ""
     parts = [signature_text(child) for child in node.children]
     if isinstance(node, addnodes.desc_parameterlist):
@@ -148,21 +137,21 @@ def signature_text(node: nodes.Node) -> str:
     return "".join(parts)
 
 
-def _is_output(node: nodes.Node) -> bool:
+def is_output(node: nodes.Node) -> bool:
     if not isinstance(node, (nodes.literal_block, nodes.inline)):
         return False
     classes = set(node.get("classes", []))
     return "output" in classes and bool(classes & _OUTPUT_CLASSES)
 
 
-def _classes(node: nodes.Node) -> list[str]:
+def classes_of(node: nodes.Node) -> list[str]:
     return node.get("classes", []) if isinstance(node, nodes.Element) else []
 
 
 def _is_card_link(node: nodes.Node) -> bool:
     """The invisible "stretched link" that makes a sphinx-design card clickable."""
     parent = node.parent
-    return (isinstance(node, nodes.TextElement) and parent is not None and "sd-card" in _classes(parent)
+    return (isinstance(node, nodes.TextElement) and parent is not None and "sd-card" in classes_of(parent)
             and bool(node.children) and all(isinstance(c, nodes.reference) for c in node.children))
 
 
@@ -170,13 +159,13 @@ def card_parts(card: nodes.Element) -> tuple[str, list[nodes.Node], str, nodes.r
     """``(title, body nodes, footer text, link)`` of a sphinx-design card container."""
     title, body, footer, link = "", [], "", None
     for child in card.children:
-        if "sd-card-body" in _classes(child):
+        if "sd-card-body" in classes_of(child):
             for part in child.children:
-                if "sd-card-title" in _classes(part):
+                if "sd-card-title" in classes_of(part):
                     title = " ".join(plain_text(part).split())
                 else:
                     body.append(part)
-        elif "sd-card-footer" in _classes(child):
+        elif "sd-card-footer" in classes_of(child):
             footer = " ".join(plain_text(child).split())
         elif _is_card_link(child):
             link = child.children[0]
@@ -191,7 +180,7 @@ def link_of(node: nodes.reference, docname: str = "") -> Link | None:
     uri = node.get("refuri", "")
     if not uri:
         return None
-    if _EXTERNAL.match(uri) or uri.startswith("//"):
+    if EXTERNAL.match(uri) or uri.startswith("//"):
         return Link(uri, "", text)
     path, _, anchor = uri.partition("#")
     if not path:
@@ -206,8 +195,8 @@ def link_of(node: nodes.reference, docname: str = "") -> Link | None:
     return Link(target, anchor, text)
 
 
-def _is_external(link: Link) -> bool:
-    return bool(_EXTERNAL.match(link.target) or link.target.startswith("//"))
+def is_external(link: Link) -> bool:
+    return bool(EXTERNAL.match(link.target) or link.target.startswith("//"))
 
 
 class _Collector:
@@ -234,14 +223,14 @@ class _Collector:
         for ref in node.findall(nodes.reference):
             link = link_of(ref, self.docname)
             if link is not None:
-                (self.external if _is_external(link) else self.internal).append(link)
+                (self.external if is_external(link) else self.internal).append(link)
         for ref in node.findall(addnodes.download_reference):
             target = ref.get("filename") or ref.get("reftarget", "")
             if target:
                 self.internal.append(Link(f"_downloads/{target}", "", plain_text(ref).strip()))
 
     def walk(self, node: nodes.Node, level: int) -> None:
-        if _skipped(node):
+        if is_skipped(node):
             return
         if isinstance(node, nodes.section):
             title = node.next_node(nodes.title)
@@ -262,7 +251,7 @@ class _Collector:
             self.add_block(sig)
             self.links(node)
             return
-        if _is_output(node):
+        if is_output(node):
             text = node.astext()
             self.outputs.append(text)
             self.add_block(text)
@@ -297,222 +286,3 @@ def extract(doctree: nodes.document, docname: str = "") -> PageText:
         outputs=tuple(c.outputs),
         signatures=tuple(c.signatures),
     )
-
-
-# ------------------------------------------------------------------ Markdown ----
-
-_ADMONITION_TITLES = {cls.__name__: cls.__name__.capitalize() for cls in (
-    nodes.note, nodes.tip, nodes.hint, nodes.important, nodes.warning, nodes.caution,
-    nodes.attention, nodes.danger, nodes.error)}
-_INLINE_ESCAPE = re.compile(r"([\\`*_\[\]<>|])")
-
-
-def _escape(text: str) -> str:
-    return _INLINE_ESCAPE.sub(r"\\\1", text)
-
-
-def _fence(code: str, language: str = "") -> str:
-    ticks = "```"
-    while ticks in code:
-        ticks += "`"
-    return f"{ticks}{language}\n{code.rstrip()}\n{ticks}"
-
-
-class _Markdown:
-    def __init__(self, docname: str, url_for: Callable[[Link], str] | None,
-                 image_url: Callable[[str], str] | None = None):
-        self.docname = docname
-        self.url_for = url_for
-        self.image_url = image_url
-
-    # inline ----------------------------------------------------------------
-    def inline(self, node: nodes.Node) -> str:
-        if isinstance(node, nodes.Text):
-            return _escape(str(node).replace("\n", " "))
-        if _skipped(node) or isinstance(node, (nodes.footnote_reference, nodes.citation_reference)):
-            return "" if _skipped(node) else f"[{plain_text(node)}]"
-        if isinstance(node, nodes.literal):
-            text = node.astext().replace("\n", " ")
-            ticks = "``" if "`" in text else "`"
-            pad = " " if text.startswith("`") or text.endswith("`") else ""
-            return f"{ticks}{pad}{text}{pad}{ticks}"
-        if isinstance(node, nodes.math):
-            return f"${node.astext()}$"
-        if isinstance(node, nodes.image):
-            uri = node.get("uri", "")
-            if self.image_url is not None and not _EXTERNAL.match(uri):
-                uri = self.image_url(uri)
-            return f"![{_escape(node.get('alt', ''))}]({uri})"
-        raw = "".join(self.inline(child) for child in node.children) if isinstance(node, nodes.Element) else ""
-        inner = raw.strip()
-        lead, trail = raw[: len(raw) - len(raw.lstrip())], raw[len(raw.rstrip()):]
-        if isinstance(node, nodes.strong):  # spaces stay outside the markers: "**a:** b"
-            return f"{lead}**{inner}**{trail}" if inner else raw
-        if isinstance(node, nodes.emphasis):
-            return f"{lead}*{inner}*{trail}" if inner else raw
-        if isinstance(node, nodes.reference):
-            return self.link(node, inner)
-        if isinstance(node, addnodes.download_reference):
-            return inner
-        return "".join(self.inline(child) for child in node.children) if isinstance(node, nodes.Element) else ""
-
-    def link(self, node: nodes.reference, inner: str) -> str:
-        link = link_of(node, self.docname)
-        if link is None:
-            return inner
-        if _is_external(link):
-            url = link.target
-        elif self.url_for is not None:
-            url = self.url_for(link)
-        else:
-            url = node.get("refuri", "") or ("#" + node.get("refid", ""))
-        return f"[{inner or _escape(url)}]({url})"
-
-    def para(self, node: nodes.Element) -> str:
-        return re.sub(r"[ \t]+", " ", "".join(self.inline(child) for child in node.children)).strip()
-
-    # blocks ----------------------------------------------------------------
-    def blocks(self, node: nodes.Node, level: int) -> Iterator[str]:
-        for child in node.children:
-            yield from self.block(child, level)
-
-    def block(self, node: nodes.Node, level: int) -> Iterator[str]:
-        if isinstance(node, nodes.Text):
-            text = str(node).strip()
-            if text:
-                yield _escape(text)
-            return
-        if _skipped(node):
-            return
-        if isinstance(node, nodes.section):
-            title = node.next_node(nodes.title)
-            if title is not None:
-                yield "#" * min(level + 1, 6) + " " + self.para(title)
-            for child in node.children:
-                if child is not title:
-                    yield from self.block(child, level + 1)
-        elif isinstance(node, (nodes.title, nodes.rubric)):
-            text = self.para(node)
-            if text:
-                yield f"**{text}**"
-        elif "sd-card" in _classes(node):
-            title, body, footer, link = card_parts(node)
-            text = " ".join(" ".join(b for n in body for b in self.block(n, level)).split())
-            label = self.inline(link) if link is not None else (f"**{_escape(title)}**" if title else "")
-            if link is not None and title:
-                label = self.link(link, _escape(title))
-            line = "- " + label + (f": {text}" if text else "") + (f" ({footer})" if footer else "")
-            yield line if label or text else ""
-        elif isinstance(node, addnodes.desc):
-            yield from self.blocks(node, level)
-        elif isinstance(node, addnodes.desc_signature):
-            yield _fence(" ".join(signature_text(node).split()))
-        elif _is_output(node):
-            yield _fence(node.astext(), "text")
-        elif isinstance(node, nodes.literal_block):
-            yield _fence(node.astext(), node.get("language", "") or "")
-        elif isinstance(node, nodes.math_block):
-            yield f"$$\n{node.astext().strip()}\n$$"
-        elif isinstance(node, nodes.bullet_list):
-            yield "\n".join(self.list_items(node, lambda i: "-", level))
-        elif isinstance(node, nodes.enumerated_list):
-            start = node.get("start", 1)
-            yield "\n".join(self.list_items(node, lambda i: f"{start + i}.", level))
-        elif isinstance(node, nodes.table):
-            yield from self.table(node)
-        elif isinstance(node, nodes.definition_list):
-            for item in node.children:
-                term = item.next_node(nodes.term)
-                yield f"**{self.para(term)}**" if term is not None else ""
-                for definition in item.findall(nodes.definition):
-                    body = "\n\n".join(self.blocks(definition, level))
-                    yield ": " + body.replace("\n", "\n  ")
-        elif isinstance(node, nodes.field_list):
-            items = []
-            for field in node.children:
-                name, body = field.children[0], field.children[1]
-                parts = [b for b in self.blocks(body, level) if b]
-                head = f"- **{self.para(name)}**:"
-                if parts and "\n" not in parts[0]:
-                    head, parts = f"{head} {parts[0]}", parts[1:]
-                rest = "\n".join(("  " + line if line else "") for line in "\n\n".join(parts).splitlines())
-                items.append(f"{head}\n\n{rest}" if rest else head)
-            yield "\n".join(items)
-        elif isinstance(node, (nodes.Admonition, nodes.block_quote, nodes.topic, nodes.sidebar)):
-            label = _ADMONITION_TITLES.get(type(node).__name__, "")
-            parts = list(self.blocks(node, level))
-            if isinstance(node, nodes.admonition) and parts and parts[0].startswith("**"):
-                label, parts = parts[0].strip("*"), parts[1:]
-            body = "\n\n".join(parts)
-            if label:
-                body = f"**{label}:** " + body
-            yield "\n".join(("> " + line).rstrip() for line in body.splitlines())
-        elif isinstance(node, nodes.transition):
-            yield "---"
-        elif isinstance(node, nodes.line_block):
-            yield "  \n".join(self.para(line) for line in node.findall(nodes.line))
-        elif isinstance(node, (nodes.figure,)):
-            for child in node.children:
-                if isinstance(child, nodes.image):
-                    yield self.inline(child)
-                elif isinstance(child, nodes.caption):
-                    yield "*" + self.para(child) + "*"
-                else:
-                    yield from self.block(child, level)
-        elif isinstance(node, nodes.image):
-            yield self.inline(node)
-        elif isinstance(node, (nodes.footnote, nodes.citation)):
-            label = node.next_node(nodes.label)
-            body = " ".join("\n\n".join(self.blocks(node, level)).split())
-            yield f"[{plain_text(label) if label else ''}]: {body}"
-        elif isinstance(node, nodes.label):
-            return
-        elif isinstance(node, nodes.TextElement):
-            text = self.para(node)
-            if text:
-                yield text
-        elif isinstance(node, nodes.Element):
-            yield from self.blocks(node, level)
-
-    def list_items(self, node: nodes.Element, marker: Callable[[int], str], level: int) -> Iterator[str]:
-        for i, item in enumerate(node.children):
-            mark = marker(i)
-            body = "\n\n".join(b for b in self.blocks(item, level) if b)
-            pad = " " * (len(mark) + 1)
-            lines = body.splitlines() or [""]
-            yield f"{mark} {lines[0]}" + "".join("\n" + (pad + line if line else "") for line in lines[1:])
-
-    def table(self, node: nodes.table) -> Iterator[str]:
-        title = node.next_node(nodes.title)
-        if title is not None and title.parent is node:
-            yield f"**{self.para(title)}**"
-        rows: list[list[str]] = []
-        header_rows = 0
-        for group in node.findall(nodes.tgroup):
-            for part in group.children:
-                if isinstance(part, (nodes.thead, nodes.tbody)):
-                    for row in part.children:
-                        cells = [" ".join(" ; ".join(self.blocks(entry, 0)).split())
-                                 for entry in row.children]
-                        rows.append(cells)
-                        if isinstance(part, nodes.thead):
-                            header_rows += 1
-            break
-        if not rows:
-            return
-        width = max(len(r) for r in rows)
-        rows = [r + [""] * (width - len(r)) for r in rows]
-        header = rows[0] if header_rows else [""] * width
-        body = rows[1:] if header_rows else rows
-        out = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
-        out += ["| " + " | ".join(r) + " |" for r in body]
-        yield "\n".join(out)
-
-
-def to_markdown(doctree: nodes.document, docname: str = "", url_for: Callable[[Link], str] | None = None,
-                image_url: Callable[[str], str] | None = None) -> str:
-    """The page as clean Markdown (see the module docstring)."""
-    md = _Markdown(docname, url_for, image_url)
-    parts = [b for b in md.blocks(doctree, 0) if b and b.strip()]
-    text = "\n\n".join(parts) + "\n"
-    return re.sub(r"\n{3,}", "\n\n", text)
