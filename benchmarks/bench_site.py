@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| bytes per search query (Pagefind, mean)   | {costs['query_bytes'] / 1e3:>9,.0f} kB |")
             print(f"| time to first search result (mean)        | {costs['query_first_result_s']:>10.2f} s |")
         else:
-            print("| search rows: no Pagefind index in this build (bookkit.search)")
+            print("| search rows: no Pagefind index in this build (bookkit.outputs.search)")
 
         book = {label: r for label, r in rows if "skipped" not in r}
         cold = book.get("cold build, notebooks executed") or book["cold build, execution cache warm"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bookkit.frontmatter import problems
-from bookkit.pages import read_front_matter
+from bookkit.content.frontmatter import problems
+from bookkit.core.pages import read_front_matter
 
 REPO = Path(__file__).resolve().parents[2]
 NB_DIR = REPO / "book" / "notebooks"
