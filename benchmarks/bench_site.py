@@ -95,7 +95,7 @@ def pages(html: Path) -> int:
 
 def book_copy(root: Path) -> Path:
     """The book in ``root`` with what its configuration reaches outside book/ linked in."""
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "conf.py"))
     for name in ("src", "archive", "node_modules", "package.json", "pyproject.toml", "Makefile"):
         if (REPO / name).exists():
             (root / name).symlink_to(REPO / name)

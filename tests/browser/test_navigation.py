@@ -39,8 +39,9 @@ def sidebar_links(page, base: str) -> list[dict]:
         const out = []; let caption = '';
         for (const el of nav.querySelectorAll('p.caption, a.reference')) {
             if (el.matches('p.caption')) { caption = el.innerText.trim(); continue; }
+            // checkVisibility: links inside a closed <details> keep a box in Chromium but are not rendered
             const r = el.getBoundingClientRect();
-            if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+            if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}) || r.width === 0) continue;
             out.push({path: el.href.split('#')[0].replace(base, ''), text: el.innerText.trim(),
                       left: Math.round(r.left), caption});
         }
@@ -79,8 +80,8 @@ def test_exactly_one_search_entry_point_is_visible_and_it_opens_the_search(brows
         page.goto(site_server + path, wait_until="load")
         page.wait_for_timeout(300)  # the theme scrolls the sidebar to the current page after load
         visible = page.evaluate("""sel => [...new Set(document.querySelectorAll(sel))].filter(e => {
-            const r = e.getBoundingClientRect(), s = getComputedStyle(e);
-            return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+            const r = e.getBoundingClientRect();
+            return e.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}) && r.width > 0 && r.height > 0
                 && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
         }).map(e => e.className || e.tagName)""", SEARCH_ENTRIES)
         assert len(visible) == 1, f"{path} at {viewport['width']}px: {len(visible)} search entry points in view: {visible}"
