@@ -101,5 +101,5 @@ def test_jupyter_book_writes_a_sphinx_config_with_the_books_extensions(tmp_path)
     assert out.returncode == 0, out.stderr
     namespace: dict = {}
     exec((tmp_path / "conf.py").read_text(encoding="utf-8"), namespace)  # noqa: S102 - a generated config file
-    assert "bookkit.sitefixes" in namespace["extensions"] and namespace["external_toc_path"] == "_toc.yml"
+    assert "bookkit.site.sitefixes" in namespace["extensions"] and namespace["external_toc_path"] == "_toc.yml"
     assert namespace["nb_execution_mode"] == "cache", "live builds take notebooks from the execution cache"
