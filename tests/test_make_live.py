@@ -43,11 +43,11 @@ def test_make_live_is_a_documented_target():
         assert "make live" in (ROOT / doc).read_text(encoding="utf-8"), f"{doc} documents make live"
 
 
-def test_sphinx_autobuild_is_pinned_once_in_the_dev_extra():
+def test_sphinx_autobuild_is_pinned_once_in_the_test_extra():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     pins = [r for reqs in [project["dependencies"], *project["optional-dependencies"].values()]
             for r in reqs if r.startswith("sphinx-autobuild")]
-    assert pins == [r for r in project["optional-dependencies"]["dev"] if r.startswith("sphinx-autobuild")]
+    assert pins == [r for r in project["optional-dependencies"]["test"] if r.startswith("sphinx-autobuild")]
     assert len(pins) == 1 and "==" in pins[0]
 
 
@@ -75,7 +75,7 @@ def test_live_options_can_be_overridden():
 
 
 def test_the_autobuild_arguments_parse_and_ignore_build_outputs_not_pages(monkeypatch):
-    pytest.importorskip("sphinx_autobuild", reason="sphinx-autobuild comes with the dev extra (pip install -e .[dev])")
+    pytest.importorskip("sphinx_autobuild", reason="sphinx-autobuild comes with the test extra (pip install -e .[test])")
     from sphinx_autobuild.__main__ import _parse_args
     from sphinx_autobuild.filter import IgnoreFilter
 
@@ -103,3 +103,46 @@ def test_jupyter_book_writes_a_sphinx_config_with_the_books_extensions(tmp_path)
     exec((tmp_path / "conf.py").read_text(encoding="utf-8"), namespace)  # noqa: S102 - a generated config file
     assert "bookkit.site.sitefixes" in namespace["extensions"] and namespace["external_toc_path"] == "_toc.yml"
     assert namespace["nb_execution_mode"] == "cache", "live builds take notebooks from the execution cache"
+
+
+def test_saving_a_page_rebuilds_it_and_the_server_serves_the_new_text(tmp_path):
+    # The same tool make live runs, on a two-file Sphinx project: start it, save an edit, and the
+    # page served over HTTP changes. Behaviour only; bench_site.py live measures how fast.
+    pytest.importorskip("sphinx_autobuild", reason="sphinx-autobuild comes with the test extra (pip install -e .[test])")
+    import socket
+    import time
+    import urllib.request
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text("project = 'live'\n")
+    page = src / "index.rst"
+    page.write_text("Live\n====\n\nfirst version\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "autobuild.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "sphinx_autobuild", str(src), str(tmp_path / "out"),
+                             "--host", "127.0.0.1", "--port", str(port), "-q"], stdout=log, stderr=subprocess.STDOUT)
+
+    def served(text: str, timeout: float = 90.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            assert proc.poll() is None, (tmp_path / "autobuild.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as r:
+                    if text in r.read().decode():
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.3)
+        return False
+
+    try:
+        assert served("first version"), (tmp_path / "autobuild.log").read_text()
+        page.write_text("Live\n====\n\nsecond version\n")
+        assert served("second version"), (tmp_path / "autobuild.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
