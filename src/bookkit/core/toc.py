@@ -38,9 +38,13 @@ def strip_suffix(name: str) -> str:
 
 
 def site_map_of(app: Any) -> Any:
-    """sphinx-external-toc's site map of this build, or None (no ``_toc.yml``)."""
-    env = getattr(app, "env", None)
-    return getattr(env, "external_site_map", None) or getattr(app.config, "external_site_map", None)
+    """sphinx-external-toc's site map of this build, or None (no ``_toc.yml``).
+
+    The config's map is parsed from ``_toc.yml`` by this build; ``env.external_site_map`` is the
+    previous build's until sphinx-external-toc updates it, so on a warm rebuild it lacks the
+    entries just added (and a page just listed would be called unlisted).
+    """
+    return getattr(app.config, "external_site_map", None) or getattr(getattr(app, "env", None), "external_site_map", None)
 
 
 def read_toc(book: Path | str) -> Any:
