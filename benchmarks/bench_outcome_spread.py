@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from bookkit import claims as claimlib  # noqa: E402
+from bookkit.execution import claims as claimlib  # noqa: E402
 
 EXPECTED = REPO / "tests" / "notebooks" / "expected_outcomes.json"
 KERNEL_LEVELS = ("default", "avx2", "native")

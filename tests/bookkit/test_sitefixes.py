@@ -1,4 +1,4 @@
-"""bookkit.sitefixes: accessible theme controls, scripts written once, and a 404 page that works at any depth."""
+"""bookkit.site.sitefixes: accessible theme controls, scripts written once, and a 404 page that works at any depth."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sphinx.application import Sphinx
 
-from bookkit import sitefixes
+from bookkit.site import sitefixes
 
 SIDEBAR = ('<li class="toctree-l1 has-children"><a class="reference internal" href="guides/index.html">'
            'Guides &amp; <em>How-tos</em></a><details><summary><span class="toctree-toggle" role="presentation">'
@@ -43,7 +43,7 @@ def site(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("sitefixes")
     (src / "conf.py").write_text(textwrap.dedent("""\
         project = "Tiny"
-        extensions = ["bookkit.sitefixes"]
+        extensions = ["bookkit.site.sitefixes"]
         html_theme = "sphinx_book_theme"
         bookkit_versions = [{"version": "0.7.0", "name": "v0.7.0", "url": "../0.7.0/", "preferred": True}]
         """))
@@ -52,7 +52,7 @@ def site(tmp_path_factory) -> Path:
     (src / "guides" / "index.md").write_text("# Guides\n\n```{toctree}\nsft\n```\n")
     (src / "guides" / "sft.md").write_text("# SFT\n\nText.\n")
     (src / "conf.py").write_text((src / "conf.py").read_text().replace(
-        'extensions = ["bookkit.sitefixes"]', 'extensions = ["myst_parser", "bookkit.versions", "bookkit.sitefixes"]'))
+        'extensions = ["bookkit.site.sitefixes"]', 'extensions = ["myst_parser", "bookkit.site.versions", "bookkit.site.sitefixes"]'))
     out = src / "_build"
     app = Sphinx(str(src), str(src), str(out), str(out / ".doctrees"), "html", warningiserror=True,
                  freshenv=True, status=None)

@@ -27,6 +27,7 @@ The package is split by concern; everything public is importable from
   ``sft``, ``dpo``, ``env``, ``eval`` ...);
 * :mod:`rl_lab.config.grpo_sections`: ``grpo`` and ``loss_fn``, with the advantage
   estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
+* :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
   starting-checkpoint target);
 * :mod:`rl_lab.config.recipes`: one recipe class per algorithm;
@@ -37,6 +38,7 @@ The package is split by concern; everything public is importable from
 * :mod:`rl_lab.config.errors`: :class:`~rl_lab.config.errors.ConfigError`.
 """
 
+from rl_lab.config.distillation_sections import KL_TYPES, DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.errors import ConfigError
 from rl_lab.config.grpo_sections import (
     ADV_ESTIMATOR_NAMES,
@@ -49,10 +51,11 @@ from rl_lab.config.grpo_sections import (
 from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.overrides import parse_override
-from rl_lab.config.recipes import RECIPE_TYPES, DPORecipe, EvalRecipe, GRPORecipe, Recipe, SFTRecipe
+from rl_lab.config.recipes import RECIPE_TYPES, DistillationRecipe, DPORecipe, EvalRecipe, GRPORecipe, Recipe, SFTRecipe
 from rl_lab.config.rl_lab_only import (
     ADVANTAGE_GROUPS,
     TARGET_METRICS,
+    DistillationRlLabSection,
     GRPORlLabSection,
     ModelSizeConfig,
     RlLabSection,
@@ -88,4 +91,6 @@ __all__ = [
     "PolicyConfig", "RECIPE_DIR", "RECIPE_TYPES", "Recipe", "RlLabSection", "SFTRecipe", "SFTSection",
     "SlidingPuzzleCfg", "SlidingPuzzleEnvConfig", "TARGET_METRICS", "TargetConfig", "TaskConfig", "TokenizerConfig",
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
+    "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
+    "TeacherConfig",
 ]

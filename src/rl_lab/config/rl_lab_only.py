@@ -174,3 +174,19 @@ class GRPORlLabSection(RlLabSection):
             raise ConfigError(f"rl_lab.advantage_groups={self.advantage_groups!r}; choose one of {list(ADVANTAGE_GROUPS)}")
         if self.generation_lag_steps < 0:
             raise ConfigError(f"rl_lab.generation_lag_steps must be >= 0, got {self.generation_lag_steps}")
+
+
+@dataclass(frozen=True)
+class DistillationRlLabSection(RlLabSection):
+    """``rl_lab`` of distillation recipes: adds the teacher's cached checkpoint.
+
+    Attributes:
+        teacher_checkpoint: Name of the cached checkpoint (``rl_lab.model_cache``) that is
+            the teacher; :func:`rl_lab.run.train` fetches it (NeMo RL: ``teacher.model_name``).
+
+    Examples:
+        >>> DistillationRlLabSection().teacher_checkpoint is None
+        True
+    """
+
+    teacher_checkpoint: Union[str, None] = None
