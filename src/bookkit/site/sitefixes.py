@@ -5,10 +5,11 @@
   image ("Light", "Dark") under a different label; both fail WCAG 2.5.3 (label in
   name). ``templates/search-button-field.html`` and ``templates/theme-switcher.html``
   override those two components. MyST-NB's "Show code cell source" toggles carry
-  ``aria-label="Toggle hidden content"``, another mismatch: the label is dropped so
-  the visible text names them. The sidebar's expand/collapse ``<summary>`` elements
-  hold only a chevron icon; every one gets an ``aria-label`` naming the section it
-  opens ("Show pages under Guides"). ``_static/bookkit-sitefixes.js`` names widget
+  ``aria-label="Toggle hidden content"``, another mismatch: an HTML visitor of its
+  toggle node writes them without it, so the visible text names them. The sidebar's
+  expand/collapse ``<summary>`` elements hold only a chevron icon; every one gets an
+  ``aria-label`` naming the section it opens ("Show pages under Guides"), set on the
+  theme's sidebar tree before it is printed. ``_static/bookkit-sitefixes.js`` names widget
   slider handles after the widget's description.
 * **Contrast.** ``_static/bookkit-sitefixes.css`` darkens the text of
   sphinx-design's ``secondary`` badges (white on the theme's orange: 2.5:1).
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 CSS = "bookkit-sitefixes.css"
 JS = "bookkit-sitefixes.js"
 FAVICON = "bookkit-favicon.svg"
-HIDDEN_TOGGLE = '<summary aria-label="Toggle hidden content">'
 ROOT_TOKEN = "@bookkit-site-root@"
 SHELL_MARK = '<meta name="generator" content="bookkit.sitefixes 404">'
 ASSET_DIRS = ("_static", "_images", "_sources", "_downloads", "_widgets", "pagefind")
@@ -83,34 +82,61 @@ def add_assets(app: Sphinx) -> None:
     app.add_js_file(JS, loading_method="defer")
 
 
-# -- per-page HTML fixes ---------------------------------------------------------------------------
+# -- per-page fixes: the sidebar tree, the cell toggles, the script list -----------------------------
 
-_TOGGLE = re.compile(
-    r'(<a class="[^"]*\breference internal[^"]*" href="[^"]*">(?P<title>(?:(?!</a>).)*)</a>\s*<details(?: open="open")?>\s*)'
-    r'<summary>(?=\s*<span class="toctree-toggle")', re.S)
-_TAGS = re.compile(r"<[^>]+>")
+def label_toggles(soup: Any) -> Any:
+    """Give each icon-only sidebar <summary> an aria-label naming the section it expands.
 
-
-def label_toggles(markup: str) -> str:
-    """Give each icon-only sidebar <summary> an aria-label naming the section it expands."""
-    def repl(m: re.Match) -> str:
-        title = html.unescape(_TAGS.sub("", m.group("title"))).strip()
-        return f'{m.group(1)}<summary aria-label="{html.escape("Show pages under " + title)}">'
-    return _TOGGLE.sub(repl, markup)
+    ``soup`` is the sidebar tree the theme builds (a BeautifulSoup); it is changed in place
+    and returned. A summary that already has a label is left alone.
+    """
+    for details in soup.find_all("details"):
+        summary = details.find("summary", recursive=False)
+        if (summary is None or summary.has_attr("aria-label")
+                or summary.find("span", class_="toctree-toggle", recursive=False) is None):
+            continue
+        link = details.find_previous_sibling("a")
+        if link is not None and "reference" in (link.get("class") or []):
+            summary["aria-label"] = "Show pages under " + link.get_text().strip()
+    return soup
 
 
 def _labelled(generate: Callable[..., Any]) -> Callable[..., Any]:
+    """The theme's ``generate_toctree_html`` with :func:`label_toggles` applied to its sidebar tree."""
     cache: dict[tuple, Any] = {}
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = (args, tuple(sorted(kwargs.items())))
         if key not in cache:
             out = generate(*args, **kwargs)
-            kind = kwargs.get("kind", args[0] if args else "sidebar")
-            # the theme returns a BeautifulSoup for "sidebar" (printed by the template); "raw" stays a tree
-            cache[key] = out if kind == "raw" else label_toggles(str(out))
+            cache[key] = label_toggles(out) if hasattr(out, "find_all") else out
         return cache[key]
     return wrapper
+
+
+def visit_hidden_cell(self: Any, node: Any) -> None:
+    """MyST-NB's hidden-cell toggle, named by its visible text ("Show code cell source").
+
+    MyST-NB labels every such <summary> "Toggle hidden content", which is not what it shows
+    (WCAG 2.5.3); this visitor writes the same markup without that label.
+    """
+    self.body.append(f'<details class="admonition hide {" ".join(node["classes"])}">\n')
+    self.body.append("<summary>\n")
+    self.body.append(f'<p class="collapsed admonition-title">{html.escape(node["prompt_show"])}</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{html.escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
+def depart_hidden_cell(self: Any, node: Any) -> None:
+    self.body.append("</details>\n")
+
+
+def name_cell_toggles(app: Sphinx) -> None:
+    """builder-inited: MyST-NB's toggle node gets :func:`visit_hidden_cell` (after MyST-NB registered its own)."""
+    if "myst_nb" not in app.extensions:
+        return
+    from myst_nb.sphinx_ import HideCodeCellNode
+    app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_hidden_cell))
 
 
 def unique_scripts(scripts: list) -> list:
@@ -127,13 +153,23 @@ def unique_scripts(scripts: list) -> list:
 
 
 def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    """html-page-context (after the theme's own handler): labelled toggles, scripts once."""
+    """html-page-context (after the theme's own handler): labelled sidebar toggles, scripts once."""
     if callable(context.get("generate_toctree_html")):
         context["generate_toctree_html"] = _labelled(context["generate_toctree_html"])
     if isinstance(context.get("script_files"), list):
         context["script_files"] = unique_scripts(context["script_files"])
-    if isinstance(context.get("body"), str):
-        context["body"] = context["body"].replace(HIDDEN_TOGGLE, "<summary>")
+
+
+def root_relative_switcher(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """html-page-context (before the theme writes its switcher script): on the 404 page, the
+    version switcher's file is fetched from the site root, which only the page's script knows."""
+    cfg = read(app.config, SiteFixSettings)
+    switcher = context.get("theme_switcher")
+    if pagename != cfg.notfound_page or not isinstance(switcher, dict):
+        return
+    url = str(switcher.get("json_url", ""))
+    if url and "://" not in url and not url.startswith(("/", ROOT_TOKEN)):
+        context["theme_switcher"] = {**switcher, "json_url": ROOT_TOKEN + url}
 
 
 # -- the 404 page ----------------------------------------------------------------------------------
@@ -165,13 +201,15 @@ def notfound_shell(page: str, data: dict, heading: str) -> str:
     no relative URL before the <base> exists (it would fetch every stylesheet from the
     requested folder and log each 404).
     """
-    html_tag = re.search(r"<html\b[^>]*>", page).group(0)
+    # Cut from the page this build rendered (the theme's layout, bookkit's body), by its tags.
+    start = page.index("<html")
+    html_tag = page[start:page.index(">", start) + 1]
     head = page[page.index("<head>") + len("<head>"):page.index("</head>")]
-    head = re.sub(r"<meta charset=[^>]*>", "", head, count=1)
-    title = re.search(r"<title>(.*?)</title>", head, re.S).group(1)
+    charset = head.find("<meta charset=")
+    if charset >= 0:  # the shell declares it first; the written page must not declare it again
+        head = head[:charset] + head[head.index(">", charset) + 1:]
+    title = head[head.index("<title>") + len("<title>"):head.index("</title>")]
     body = page[page.index("<body"):page.rindex("</body>") + len("</body>")]
-    # the theme fetches the switcher file relative to the page's address: make it root-absolute
-    head = re.sub(r"(theme_switcher_json_url = ')(?![a-z]+:|/)", r"\g<1>" + ROOT_TOKEN, head)
     rest = json.dumps(head + "</head>\n" + body).replace("</", "<\\/")
     return (
         f"<!DOCTYPE html>\n{html_tag}\n<head>\n<meta charset=\"utf-8\">\n{SHELL_MARK}\n<title>{title}</title>\n"
@@ -225,6 +263,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     register(app, SiteFixSettings)
     app.connect("config-inited", configure, priority=850)
     app.connect("builder-inited", add_assets)
+    app.connect("builder-inited", name_cell_toggles)
+    app.connect("html-page-context", root_relative_switcher, priority=400)
     app.connect("html-page-context", fix_page, priority=900)
     app.connect("html-collect-pages", collect_pages)
     app.connect("build-finished", write_notfound)
