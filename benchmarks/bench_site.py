@@ -42,6 +42,7 @@ example ``--make-arg=-o --make-arg=setup`` with an already installed environment
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import resource
@@ -96,7 +97,7 @@ def pages(html: Path) -> int:
 def book_copy(root: Path) -> Path:
     """The book in ``root`` with what its configuration reaches outside book/ linked in."""
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "conf.py"))
-    for name in ("src", "archive", "node_modules", "package.json", "pyproject.toml", "Makefile"):
+    for name in ("src", "archive", "node_modules", "package.json", "package-lock.json", "pyproject.toml", "Makefile"):
         if (REPO / name).exists():
             (root / name).symlink_to(REPO / name)
     return root / "book"
@@ -328,8 +329,8 @@ def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return ""
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
+        return ""  # not served yet, or cut short while the rebuild rewrites the page: ask again
 
 
 def live_loop(args) -> int:

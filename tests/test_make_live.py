@@ -146,3 +146,18 @@ def test_saving_a_page_rebuilds_it_and_the_server_serves_the_new_text(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_the_benchmark_book_copy_holds_what_make_live_needs(tmp_path):
+    # bench_site.py live runs `make live` in a copy of the book: every file the setup target
+    # depends on must be there (a missing package-lock.json once stopped it with "No rule")
+    import importlib.util
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    spec = importlib.util.spec_from_file_location("bench_site", ROOT / "benchmarks" / "bench_site.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.book_copy(tmp_path)
+    out = subprocess.run(["make", "-n", "setup", f"VENV={Path(sys.executable).parent.parent}"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert "No rule to make target" not in out.stderr, out.stderr

@@ -69,7 +69,10 @@ def cached_run(path: Path) -> nbformat.NotebookNode | None:
         return None
     from jupyter_cache import get_cache
 
-    record = get_cache(str(cache_dir)).match_cache_notebook(nbformat.read(path, as_version=4))
+    try:
+        record = get_cache(str(cache_dir)).match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:  # jupyter-cache raises, rather than returning None, when no record has this code
+        return None
     if record is None:
         return None
     nb = get_cache(str(cache_dir)).get_cache_bundle(record.pk).nb
