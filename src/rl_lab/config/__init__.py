@@ -56,6 +56,7 @@ from rl_lab.config.ppo_sections import (
     PPO_ADV_ESTIMATOR_NAMES,
     MseValueLossConfig,
     PPOAdvEstimatorConfig,
+    PPOLossFnConfig,
     PPOSection,
     RewardModelCfg,
     RewardScalingConfig,
@@ -111,6 +112,6 @@ __all__ = [
     "SlidingPuzzleCfg", "SlidingPuzzleEnvConfig", "TARGET_METRICS", "TargetConfig", "TaskConfig", "TokenizerConfig",
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
     "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
-    "TeacherConfig", "MseValueLossConfig", "PPOAdvEstimatorConfig", "PPORecipe", "PPOSection", "PPO_ADV_ESTIMATOR_NAMES",
+    "TeacherConfig", "MseValueLossConfig", "PPOAdvEstimatorConfig", "PPOLossFnConfig", "PPORecipe", "PPOSection", "PPO_ADV_ESTIMATOR_NAMES",
     "RewardModelCfg", "RewardScalingConfig", "ValueConfig",
 ]

@@ -5,16 +5,18 @@ Key names and defaults are NeMo RL v0.7.0's (``nemo_rl.algorithms.ppo.PPOConfig`
 ``nemo_rl.algorithms.loss.MseValueLossConfig`` and ``examples/configs/ppo_math_1B.yaml``).
 A dataclass default is the recipe's value where NeMo RL's class has none (``MseValueLossConfig``
 has its own: ``scale`` 1.0 and no clipping). The actor's ``loss_fn`` is GRPO's
-:class:`~rl_lab.config.grpo_sections.LossFnConfig`, as NeMo RL reuses ``ClippedPGLossConfig``.
+:class:`~rl_lab.config.grpo_sections.LossFnConfig`, as NeMo RL reuses ``ClippedPGLossConfig``,
+less ``use_cispo``, which ``ppo_math_1B.yaml`` does not have (:data:`PPOLossFnConfig`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Union
 
 from rl_lab.config.errors import ConfigError
-from rl_lab.config.grpo_sections import RewardShapingConfig
+from rl_lab.config.grpo_sections import LossFnConfig, RewardShapingConfig, _loss_problems
 from rl_lab.config.sections import OptimizerConfig, OptimizerKwargs, TokenizerConfig
 
 PPO_ADV_ESTIMATOR_NAMES = ("gae", "raw_reward")
@@ -195,3 +197,21 @@ class MseValueLossConfig:
 
     scale: float = 1.0
     cliprange: Union[float, None] = None
+
+
+def _ppo_loss_post_init(self) -> None:
+    problems = _loss_problems(self)
+    if problems:
+        raise ConfigError("loss_fn: " + "; ".join(problems))
+
+
+PPOLossFnConfig = dataclasses.make_dataclass(
+    "PPOLossFnConfig",
+    [(f.name, f.type, field(default=f.default)) for f in dataclasses.fields(LossFnConfig) if f.name != "use_cispo"],
+    namespace={"use_cispo": False, "__post_init__": _ppo_loss_post_init,
+               "__doc__": "``loss_fn`` of PPO recipes: :class:`~rl_lab.config.grpo_sections.LossFnConfig`'s keys but "
+                          "``use_cispo`` (not a key of ``ppo_math_1B.yaml``; always False here).\n\n"
+                          "Examples:\n    >>> PPOLossFnConfig().ratio_clip_max, PPOLossFnConfig().use_cispo\n    (0.2, False)\n"},
+    frozen=True,
+)
+PPOLossFnConfig.__module__ = __name__  # its type hints resolve here, and the API pages place it here

@@ -7,7 +7,7 @@ from typing import Union
 
 from rl_lab.config.distillation_sections import DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
-from rl_lab.config.ppo_sections import MseValueLossConfig, PPOSection, ValueConfig
+from rl_lab.config.ppo_sections import MseValueLossConfig, PPOLossFnConfig, PPOSection, ValueConfig
 from rl_lab.config.rl_lab_only import DistillationRlLabSection, GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
@@ -120,7 +120,7 @@ class PPORecipe(TrainingRecipe):
 
     policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
     ppo: PPOSection = field(default_factory=PPOSection)
-    loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
+    loss_fn: PPOLossFnConfig = field(default_factory=PPOLossFnConfig)
     value: ValueConfig = field(default_factory=ValueConfig)
     value_loss_fn: MseValueLossConfig = field(default_factory=MseValueLossConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
