@@ -92,7 +92,7 @@ fresh-check:
 # `make book`'s HTML. Edits to src/rl_lab refresh the API pages too. Pagefind indexing and figure
 # numbering are off (LIVE_OPTS= turns them back on).
 LIVE_DIR  ?= book/_build/live
-LIVE_OPTS ?= -D bookkit_search_enabled=0 -D numfig=0
+LIVE_OPTS ?= -D bookkit_search_enabled=0 -D bookkit_figure_numbers=0 -D html_use_index=0
 .PHONY: live
 book/conf.py: book/_config.yml book/_toc.yml
 	$(BIN)/jupyter-book config sphinx book/ >/dev/null

@@ -87,7 +87,7 @@ def test_the_autobuild_arguments_parse_and_ignore_build_outputs_not_pages(monkey
     monkeypatch.chdir(ROOT)  # make runs sphinx-autobuild in the repository root: its globs resolve there
     args, build_args = _parse_args(autobuild_command(dry_run()))
     assert Path(args.sourcedir).resolve() == (ROOT / "book").resolve()
-    assert "-n" in build_args and "bookkit_search_enabled=0" in build_args and "numfig=0" in build_args
+    assert "-n" in build_args and "bookkit_search_enabled=0" in build_args and "bookkit_figure_numbers=0" in build_args and "html_use_index=0" in build_args
     ignore = IgnoreFilter([*args.ignore, args.outdir, args.doctree_dir], args.re_ignore)
     for path in ("book/_build/live/index.html", "book/_build/.jupyter_cache/global.db", "book/conf.py",
                  "book/api/rl_lab/rl_lab.grpo.md", "book/guides/.ipynb_checkpoints/x.ipynb", "book/index.md~"):
