@@ -33,7 +33,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from bookkit.execstamp import hermetic_kernels  # noqa: E402
+from bookkit.execution.execstamp import hermetic_kernels  # noqa: E402
 NB_DIR = REPO / "book" / "notebooks"
 ORDER = ["sft-quickstart", "sft-openmathinstruct2", "evaluation", "dpo", "grpo-math", "grpo-deepscaler",
          "grpo-sliding-puzzle", "custom-environments", "custom-loss-functions", "distributed-training-scaling"]

@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_outcome_spread.py --write         # ... and record the spread in the claims file
     python benchmarks/bench_outcome_spread.py --table-only    # print the table from earlier results
     python benchmarks/bench_outcome_spread.py grpo-math --results /tmp/grpo.json --seeds 0 1 2   # one notebook
+    python benchmarks/bench_outcome_spread.py distillation --results /tmp/d.json --write   # record one notebook
 
 Every notebook runs under the smoke profile once per *numerics variant*: each CPU
 kernel level torch offers here (``ATEN_CPU_CAPABILITY=default``, ``avx2`` and the
@@ -39,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from bookkit import claims as claimlib  # noqa: E402
+from bookkit.execution import claims as claimlib  # noqa: E402
 
 EXPECTED = REPO / "tests" / "notebooks" / "expected_outcomes.json"
 KERNEL_LEVELS = ("default", "avx2", "native")
@@ -163,20 +164,23 @@ def print_tables(results: dict, expectations: claimlib.Expectations) -> None:
 
 
 def write_back(results: dict, path: Path) -> None:
-    """Records variants, spread and each claim's measured figures in the expectations file."""
+    """Records variants, spread and each claim's measured figures in the expectations file,
+    for the notebooks these results cover (the others keep what was recorded for them)."""
     raw = json.loads(path.read_text())
     table = spread_of(results)
     expectations = claimlib.load(path)
-    raw["variants"] = sorted(results)
+    raw["variants"] = sorted(set(raw.get("variants", [])) | set(results))
     for notebook, entry in raw["notebooks"].items():
-        entry["spread"] = table.get(notebook, {})
+        if notebook not in table:
+            continue  # not in these results (a run of some notebooks): its recorded spread stays
+        entry["spread"] = table[notebook]
         for claim, data in zip(expectations.claims[notebook], entry["claims"]):
             seen = claimlib.measured(claim, entry["spread"])
             if seen:
                 data["measured"] = {k: seen[k] for k in ("min", "max", "runs")}
                 data["margin"] = seen["margin"]
     path.write_text(json.dumps(raw, indent=1) + "\n")
-    print(f"\nwrote variants, spread and measured figures to {path.relative_to(REPO)}")
+    print(f"\nwrote variants, spread and measured figures to {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,8 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true", help="print the tables from earlier results")
     parser.add_argument("--write", action="store_true", help=f"record the spread in {EXPECTED.relative_to(REPO)}")
     args = parser.parse_args(argv)
-    if args.write and args.notebooks:
-        parser.error("--write records a full run; drop the notebook names")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.results.read_text()) if args.results.is_file() else {}
     if not args.table_only:

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_site.py                       # the book only
     python benchmarks/bench_site.py --nemo-rl /path/to/nemo-rl   # also NeMo RL's own docs, with ratios
     NEMO_RL_SRC=/path/to/nemo-rl python benchmarks/bench_site.py --cache-from /tmp/x/_build/.jupyter_cache
+    python benchmarks/bench_site.py live                  # edit-to-refresh time of `make live`
 
 The book is copied to a temporary folder (``book/`` copied; ``src``, ``archive`` and
 ``node_modules`` linked) so nothing in the working tree changes, and built there with the
@@ -27,23 +28,43 @@ temporary copy of that checkout with the interpreter in ``--nemo-venv`` (default
 ``/tmp/nemo-docs-venv``: ``python3.11 -m venv /tmp/nemo-docs-venv`` and pip-install the
 ``docs`` dependency group of NeMo RL's pyproject.toml), cold and unchanged, and prints
 ratios. Prints tables; asserts nothing.
+
+``python benchmarks/bench_site.py live`` measures the author's loop instead: it starts
+``make live`` on a temporary copy of the book (execution cache seeded from ``--cache-from``,
+default ``book/_build/.jupyter_cache``, so no notebook runs), waits for the initial build,
+then ``--edits`` times appends a sentence to one curated Markdown page (``--page``) and
+prints, per edit, the seconds until the served HTML contains the new sentence and until the
+rebuild finished (when sphinx-autobuild tells the browser to reload). The target on this
+machine is under 5 s for one curated page. ``--make-arg`` passes arguments to make (for
+example ``--make-arg=-o --make-arg=setup`` with an already installed environment).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import resource
 import shutil
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EDITED_PAGE = "guides/training-algorithms/grpo.md"
+#: The page `live` edits by default: a curated guide with code, tables and cross-references.
+LIVE_PAGE = "get-started/quickstart.md"
+#: sphinx-autobuild prints this after every build (initial and rebuilds), then tells browsers to reload.
+SERVING = "Serving on http://"
 SKIP_DIRS = {"_static", "_sources", "_downloads", "pagefind", "_images"}
 # Reference figures measured on this machine for NeMo RL v0.7.0's docs (used when its build cannot run).
 NEMO_REFERENCE = {"cold_s": 170.0, "rebuild_s": 160.0, "rss_mb": 515.0, "doctrees_mb": 740.0, "searchindex_mb": 1.1}
@@ -75,8 +96,8 @@ def pages(html: Path) -> int:
 
 def book_copy(root: Path) -> Path:
     """The book in ``root`` with what its configuration reaches outside book/ linked in."""
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
-    for name in ("src", "archive", "node_modules", "package.json", "pyproject.toml"):
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "conf.py"))
+    for name in ("src", "archive", "node_modules", "package.json", "package-lock.json", "pyproject.toml", "Makefile"):
         if (REPO / name).exists():
             (root / name).symlink_to(REPO / name)
     return root / "book"
@@ -171,7 +192,7 @@ def mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
-def main(argv: list[str] | None = None) -> int:
+def builds_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nemo-rl", type=Path, default=os.environ.get("NEMO_RL_SRC") or None,
                         help="a NeMo RL checkout at v0.7.0: also build its own docs and print ratios")
@@ -209,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| bytes per search query (Pagefind, mean)   | {costs['query_bytes'] / 1e3:>9,.0f} kB |")
             print(f"| time to first search result (mean)        | {costs['query_first_result_s']:>10.2f} s |")
         else:
-            print("| search rows: no Pagefind index in this build (bookkit.search)")
+            print("| search rows: no Pagefind index in this build (bookkit.outputs.search)")
 
         book = {label: r for label, r in rows if "skipped" not in r}
         cold = book.get("cold build, notebooks executed") or book["cold build, execution cache warm"]
@@ -250,6 +271,138 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+# -- the author's loop: make live ---------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``make live`` in ``root``, its output collected line by line (builds finished = SERVING lines)."""
+
+    def __init__(self, root: Path, port: int, make_args: list[str], log: Path):
+        venv = Path(sys.executable).parent.parent
+        cmd = ["make", "--no-print-directory", *make_args, "live", f"VENV={venv}", f"PORT={port}"]
+        self.log = log.open("w")
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self.log.write(line)
+            self.log.flush()
+
+    def builds(self) -> int:
+        return sum(SERVING in line for line in self.lines)
+
+    def wait_builds(self, n: int, timeout: float) -> float:
+        """Seconds until ``n`` builds have finished; raises when make exits or time runs out."""
+        start = time.perf_counter()
+        while self.builds() < n:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"make live exited with {self.proc.returncode}; see {self.log.name}")
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"no finished build after {timeout:.0f} s; see {self.log.name}")
+            time.sleep(0.02)
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
+        return ""  # not served yet, or cut short while the rebuild rewrites the page: ask again
+
+
+def live_loop(args) -> int:
+    cache = args.cache_from or REPO / "book" / "_build" / ".jupyter_cache"
+    work = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    server = None
+    try:
+        book = book_copy(work)
+        if cache.is_dir():
+            shutil.copytree(cache, book / "_build" / ".jupyter_cache")
+        else:
+            print(f"  no execution cache at {cache}: the initial build executes every notebook", file=sys.stderr)
+        page = book / args.page
+        if not page.is_file():
+            print(f"error: {args.page} is not a page under book/", file=sys.stderr)
+            return 2
+        url = f"http://127.0.0.1:{args.port or free_port()}/{Path(args.page).with_suffix('.html').as_posix()}"
+        port = int(url.split(":")[2].split("/")[0])
+        print(f"  make live in {work} (log: {work / 'live.log'}) ...", file=sys.stderr, flush=True)
+        server = LiveServer(work, port, args.make_arg, work / "live.log")
+        initial = server.wait_builds(1, args.timeout)
+        while not fetch(url):
+            server.wait_builds(1, 5)
+            time.sleep(0.05)
+        rows = []
+        for i in range(1, args.edits + 1):
+            marker = f"Live preview check {i} {time.time_ns()}."
+            done_before = server.builds()
+            start = time.perf_counter()
+            page.write_text(page.read_text(encoding="utf-8") + f"\n\n{marker}\n", encoding="utf-8")
+            while marker not in fetch(url):
+                if time.perf_counter() - start > args.timeout:
+                    raise TimeoutError(f"edit {i}: {url} never showed the change; see {server.log.name}")
+                time.sleep(0.05)
+            served = time.perf_counter() - start
+            server.wait_builds(done_before + 1, args.timeout)
+            rows.append((served, time.perf_counter() - start))
+            time.sleep(args.pause)
+        print(f"\nAuthor's loop: make live, edit {args.page}, wait for the served page (sphinx-autobuild)")
+        print(f"| {'step':<46} | {'seconds':>8} |")
+        print(f"|{'-' * 48}|{'-' * 10}|")
+        print(f"| {'initial build (execution cache seeded)':<46} | {initial:8.1f} |")
+        for i, (served, finished) in enumerate(rows, 1):
+            print(f"| {f'edit {i}: served HTML has the change':<46} | {served:8.2f} |")
+            print(f"| {f'edit {i}: rebuild finished, browser reloads':<46} | {finished:8.2f} |")
+        median = statistics.median(f for _, f in rows)
+        print(f"| {'median edit to reload':<46} | {median:8.2f} |  (target: under 5 s)")
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["live"]:
+        parser = argparse.ArgumentParser(prog="bench_site.py live", description="Edit-to-refresh time of make live.")
+        parser.add_argument("--page", default=LIVE_PAGE, help=f"Markdown page under book/ to edit (default: {LIVE_PAGE})")
+        parser.add_argument("--edits", type=int, default=3, help="how many edits to time (default: 3)")
+        parser.add_argument("--pause", type=float, default=1.0, help="seconds between edits (default: 1)")
+        parser.add_argument("--cache-from", type=Path, default=None,
+                            help="execution cache to seed (default: book/_build/.jupyter_cache)")
+        parser.add_argument("--port", type=int, default=0, help="port for make live (default: a free one)")
+        parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for any one build")
+        parser.add_argument("--make-arg", action="append", default=[], help="extra argument for make (repeatable)")
+        parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+        return live_loop(parser.parse_args(argv[1:]))
+    return builds_main(argv)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class TinyBook:
             execute:
               execute_notebooks: "off"
             sphinx:
-              extra_extensions: [bookkit.frontmatter, bookkit.tocguard, bookkit.cards]
+              extra_extensions: [bookkit.content.frontmatter, bookkit.site.tocguard, bookkit.content.cards]
               config:
                 nitpicky: true
                 html_theme_options:
@@ -78,13 +78,7 @@ def toc() -> dict:
     return yaml.safe_load((BOOK / "_toc.yml").read_text())
 
 
-def entries(node) -> list[str]:
-    """Every `file:` in a toc subtree, depth first."""
-    found = []
-    if isinstance(node, dict):
-        if "file" in node:
-            found.append(node["file"])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []):
-                found += entries(child)
-    return found
+def entries(part: str | None = None) -> list[str]:
+    """Every toc entry below the root, depth first (bookkit's toc walker); only part ``part``'s when given."""
+    from bookkit.core.toc import read_toc, walk
+    return [e.docname for e in walk(read_toc(BOOK))[1:] if part is None or e.part == part]

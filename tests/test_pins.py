@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from bookkit.envfile import pins, render
+from bookkit.cli.envfile import pins, render
 from bookhelpers import ROOT
 
 

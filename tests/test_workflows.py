@@ -200,6 +200,7 @@ def test_fresh_clone_runs_both_commands_in_a_clean_clone_with_an_empty_cache(tmp
     (fake / "make").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
     env.pop("ATEN_CPU_CAPABILITY", None)
+    env.pop("FRESH_KEEP", None)  # a caller's FRESH_KEEP=1 would keep the clone this test expects removed
     out = subprocess.run([str(ROOT / ".ci" / "fresh-clone"), "ATEN_CPU_CAPABILITY=default", "RL_LAB_THREADS=2"],
                          env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

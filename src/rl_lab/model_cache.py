@@ -20,7 +20,7 @@ level, threads); an entry whose recorded value is outside its band is retrained.
 
 Examples:
     >>> sorted(CHECKPOINTS)
-    ['sft-addition', 'sft-addition-50pct', 'sft-puzzle-moves']
+    ['sft-addition', 'sft-addition-50pct', 'sft-addition-teacher', 'sft-puzzle-moves']
     >>> CHECKPOINTS["sft-addition-50pct"].target.metric
     'sampled_accuracy'
 """
@@ -30,7 +30,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -54,6 +55,8 @@ class CacheEntry:
         overrides: ``key=value`` overrides applied to it (``sft.max_num_steps`` is the cap).
         target: What the checkpoint must measure on held-out problems.
         description: One line for humans.
+        profile_overrides: Further overrides per profile name, applied after ``overrides``
+            (a teacher must stay larger than the student in every profile).
 
     Examples:
         >>> CHECKPOINTS["sft-addition-50pct"].recipe
@@ -66,6 +69,7 @@ class CacheEntry:
     overrides: tuple[str, ...]
     target: TargetConfig
     description: str
+    profile_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _QUIET = ("logger.log_dir=null", "checkpointing.enabled=false", "rl_lab.progress=false", "sft.val_period=0",
@@ -84,6 +88,16 @@ CHECKPOINTS: dict[str, CacheEntry] = {
         TargetConfig("sampled_accuracy", low=0.40, high=0.50, check_period=25),
         "SFT on addition data whose answers are wrong half the time, until answers sampled at "
         "temperature 1 are right 40-50% of the time on held-out problems (GRPO/DPO/evaluation start)",
+    ),
+    "sft-addition-teacher": CacheEntry(
+        "sft_addition",
+        (*_QUIET, "sft.max_num_steps=2000"),
+        TargetConfig("sampled_accuracy", low=0.90, high=1.0, check_period=50),
+        "SFT of a model twice as wide as the student (four times its weights) on clean addition until "
+        "answers sampled at temperature 1 are >= 90% right on held-out problems (the distillation teacher)",
+        {"smoke": ("rl_lab.model.hidden_size=128", "rl_lab.model.intermediate_size=512", "policy.optimizer.kwargs.lr=2e-3"),
+         "full": ("rl_lab.model.hidden_size=1024", "rl_lab.model.num_heads=16", "rl_lab.model.intermediate_size=4096",
+                  "policy.optimizer.kwargs.lr=1e-3")},
     ),
     "sft-puzzle-moves": CacheEntry(
         "sft_puzzle_moves",
@@ -128,7 +142,8 @@ def checkpoint_recipe(name: str, profile: str | None = None) -> SFTRecipe:
     if name not in CHECKPOINTS:
         raise KeyError(f"unknown checkpoint {name!r}; available: {sorted(CHECKPOINTS)}")
     entry = CHECKPOINTS[name]
-    cfg = load_recipe(entry.recipe, entry.overrides, profile)
+    extra = entry.profile_overrides.get(get_profile(profile).name, ())
+    cfg = load_recipe(entry.recipe, (*entry.overrides, *extra), profile)
     return dataclasses.replace(cfg, rl_lab=dataclasses.replace(cfg.rl_lab, target=entry.target))
 
 

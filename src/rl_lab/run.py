@@ -25,6 +25,7 @@ import torch
 
 from rl_lab.config import load_recipe
 from rl_lab.data import load_task
+from rl_lab.distillation import train_distillation
 from rl_lab.dpo import train_dpo
 from rl_lab.evaluation import evaluate_accuracy
 from rl_lab.grpo import train_grpo
@@ -33,7 +34,8 @@ from rl_lab.model_cache import get_checkpoint
 from rl_lab.sft import train_sft
 from rl_lab.tokenizer import CharTokenizer
 
-TRAINERS: dict[str, Callable[..., TrainResult]] = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}
+TRAINERS: dict[str, Callable[..., TrainResult]] = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo,
+                                                   "distillation": train_distillation}
 
 
 def starting_model(cfg: Any, profile: str | None = None) -> torch.nn.Module | None:
@@ -59,6 +61,8 @@ def train(
 ) -> TrainResult:
     """Trains a recipe with its algorithm (``rl_lab.algorithm``), from its starting model.
 
+    Distillation recipes also get their teacher, the checkpoint ``rl_lab.teacher_checkpoint`` names.
+
     Args:
         recipe: A loaded SFT/DPO/GRPO recipe or a recipe name.
         overrides: ``key=value`` overrides (with a recipe name).
@@ -74,6 +78,8 @@ def train(
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     if cfg.rl_lab.algorithm not in TRAINERS:
         raise ValueError(f"{cfg.rl_lab.algorithm!r} recipes are not trained; use rl_lab.run.evaluate_recipe")
+    if cfg.rl_lab.algorithm == "distillation" and "teacher" not in kwargs and cfg.rl_lab.teacher_checkpoint:
+        kwargs["teacher"] = get_checkpoint(cfg.rl_lab.teacher_checkpoint, profile=profile)
     return TRAINERS[cfg.rl_lab.algorithm](cfg, model=starting_model(cfg, profile), profile=profile, **kwargs)
 
 

@@ -36,6 +36,7 @@ RUNNERS: dict[str, Callable[[Any, bool], dict[str, float]]] = {
     "sft": _run_training,
     "dpo": _run_training,
     "grpo": _run_training,
+    "distillation": _run_training,
     "eval": _run_eval,
 }
 

@@ -21,7 +21,7 @@ def run_questions(html: Path, tmp_path: Path) -> list[dict]:
         pytest.skip("node is not installed (apt-get install -y nodejs)")
     corpus = html / "_bookkit" / "assistant-corpus.json"
     if not corpus.is_file():
-        pytest.skip(f"no assistant corpus at {corpus}: build the book with bookkit.assistant (make book)")
+        pytest.skip(f"no assistant corpus at {corpus}: build the book with bookkit.outputs.assistant (make book)")
     questions = yaml.safe_load((HERE / "questions.yml").read_text(encoding="utf-8"))["questions"]
     qfile = tmp_path / "questions.json"
     qfile.write_text(json.dumps(questions), encoding="utf-8")

@@ -61,13 +61,13 @@ repository:
   url: https://example.com/book
 sphinx:
   extra_extensions:
-    - bookkit.frontmatter
-    - bookkit.tocguard
-    - bookkit.cards
-    - bookkit.paths
+    - bookkit.content.frontmatter
+    - bookkit.site.tocguard
+    - bookkit.content.cards
+    - bookkit.content.paths
     - bookkit.gating
-    - bookkit.json_output
-    - bookkit.llms
+    - bookkit.outputs.json_output
+    - bookkit.outputs.llms
   config:
     nitpicky: true
     html_last_updated_fmt: ""

@@ -1,4 +1,4 @@
-"""archive/mapping.yml and bookkit.redirects: every old page mapped, every redirect lands."""
+"""archive/mapping.yml and bookkit.site.redirects: every old page mapped, every redirect lands."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.redirects import GENERATOR, load_mapping
+from bookkit.site.redirects import GENERATOR, load_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPING = REPO / "archive" / "mapping.yml"
@@ -127,10 +127,13 @@ pages:
 """
 
 HIDE_EXT = """\
+# Answers bookkit's bookkit-page-hidden event the way bookkit.gating does.
+from bookkit.core.events import PAGE_HIDDEN, add_events
+
+
 def setup(app):
-    def hide(app, env, docnames, other=None):
-        env.bookkit_hidden_docs = {"secret/page"}
-    app.connect("env-updated", lambda app, env: hide(app, env, None))
+    add_events(app)
+    app.connect(PAGE_HIDDEN, lambda app, docname: "gated out" if docname == "secret/page" else None)
     return {"parallel_read_safe": True}
 """
 
@@ -149,7 +152,7 @@ def build_tiny(tmp_path: Path, extra_conf: str = "", builder: str = "html") -> t
     (book / "hide_ext.py").write_text(HIDE_EXT)
     (book / "conf.py").write_text(
         "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n"
-        "extensions = ['myst_parser', 'bookkit.redirects', 'hide_ext']\n"
+        "extensions = ['myst_parser', 'bookkit.site.redirects', 'hide_ext']\n"
         "exclude_patterns = ['_build']\nshow_warning_types = True\n" + extra_conf)
     warnings = io.StringIO()
     nocolor()
@@ -189,7 +192,7 @@ def test_tiny_book_rebuild_does_not_rewrite(tmp_path):
     _, out = build_tiny(tmp_path)
     page = out / "guides/grpo.html"
     stamp = page.stat().st_mtime_ns
-    from bookkit.redirects import render
+    from bookkit.site.redirects import render
     assert page.read_text() == render("GRPO", "training-algorithms/grpo.html")
     with docutils_namespace():
         app = Sphinx(str(tmp_path / "book"), str(tmp_path / "book"), str(out),
@@ -200,7 +203,7 @@ def test_tiny_book_rebuild_does_not_rewrite(tmp_path):
 
 def test_missing_targets_can_be_reported_as_info(tmp_path):
     warnings, out = build_tiny(tmp_path, "bookkit_redirects_missing_target = 'info'\n")
-    assert "bookkit.redirects" not in warnings
+    assert "bookkit.site.redirects" not in warnings
     assert (out / "guides/grpo.html").is_file()
 
 

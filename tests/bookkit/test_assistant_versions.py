@@ -1,4 +1,4 @@
-"""bookkit.assistant (corpus passages, endpoint setting) and bookkit.versions (versions1.json rules)."""
+"""bookkit.outputs.assistant (corpus passages, endpoint setting) and bookkit.site.versions (versions1.json rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 from sphinx.errors import ConfigError
 
-from bookkit import assistant, versions
+from bookkit.outputs import assistant
+from bookkit.site import versions
 
 RECORDS = [
     {"title": "Checkpointing", "url": "core/checkpointing.html", "sections": [

@@ -61,3 +61,15 @@ def test_bad_input_fails_with_clear_message(tiny_book, case, edit, expected):
     assert result.returncode != 0, f"{case}: build passed\n{log}"
     for text in expected:
         assert text in log, f"{case}: {text!r} not in build log\n{log[-3000:]}"
+
+
+def test_a_page_added_to_the_toc_on_a_warm_rebuild_is_not_called_unlisted(tiny_book):
+    # Build once, then add a page and list it: the second (warm) build must accept it. The guard
+    # once read the previous build's toc from the pickled environment and failed here.
+    assert base(tiny_book).build().returncode == 0
+    tiny_book.page("sec/new.md", "# New\n\nText.\n")
+    tiny_book.write("_toc.yml", TOC + "          - file: sec/new\n")
+    result = tiny_book.build()
+    assert result.returncode == 0, output(result)
+    assert "not listed in _toc.yml" not in output(result)
+    assert (tiny_book.root / "_build/html/sec/new.html").is_file()

@@ -1,7 +1,7 @@
 """Every NeMo RL command in the book, resolved by NeMo RL's own config loader.
 
 With ``NEMO_RL_SRC`` naming a NeMo RL v0.7.0 checkout, each ``examples/run_*.py`` command
-that refcheck's scanner finds on a page (:func:`bookkit.refcheck_scan.commands`; lines
+that refcheck's scanner finds on a page (:func:`bookkit.refcheck.scan.commands`; lines
 marked ``refcheck: ignore`` and ``refcheck: off`` regions are left out, as they are for
 refcheck) is loaded as the script would: the ``--config`` recipe (else the script's
 default) with ``nemo_rl.utils.config.load_config``, the overrides applied with
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.checkconfig_data import SCRIPTS
-from bookkit.refcheck import _page_text
-from bookkit.refcheck_scan import commands
+from bookkit.checkconfig.data import SCRIPTS
+from bookkit.refcheck.pages import page_text
+from bookkit.refcheck.scan import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -45,7 +45,7 @@ def book_commands(book: Path = BOOK) -> list[tuple[str, int, str, str | None, li
     """(page, line, script, --config or None, overrides) of every NeMo RL entry-script command."""
     found = []
     for path in sorted(p for p in book.rglob("*") if p.suffix in (".md", ".ipynb") and "_build" not in p.parts):
-        text, enabled, labels = _page_text(path, path.read_text(encoding="utf-8"))
+        text, enabled, labels = page_text(path, path.read_text(encoding="utf-8"))
         if not enabled:
             continue
         for line, words in commands(text):

@@ -13,8 +13,8 @@ import yaml
 
 from bookkit import checkconfig
 from bookkit.checkconfig import check
-from bookkit.checkconfig_data import Release, build_from, dumps
-from bookkit.checkconfig_input import InputError
+from bookkit.checkconfig.data import Release, build_from, dumps
+from bookkit.checkconfig.inputs import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "book" / "_data" / "nemo_rl"

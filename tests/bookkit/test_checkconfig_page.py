@@ -1,4 +1,4 @@
-"""bookkit.checkconfig_page: the {config-check} form, its data and its JavaScript, served by the site."""
+"""bookkit.checkconfig.page: the {config-check} form, its data and its JavaScript, served by the site."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.checkconfig_page import SCRIPTS, SITE_DIR
+from bookkit.checkconfig.page import SCRIPTS, SITE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
@@ -28,7 +28,7 @@ def make_project(root: Path, node_modules: Path) -> Path:
     for tag, keys in (("v0.6.0", ["sft", "sft.max_num_steps", "sft.old"]), ("v0.7.0", ["sft", "sft.max_num_steps"])):
         (root / "_data" / "nemo_rl" / f"{tag}.json").write_text(json.dumps(_manifest(tag, keys)))
     (root / "conf.py").write_text(textwrap.dedent(f"""\
-        extensions = ["myst_parser", "bookkit.checkconfig_page"]
+        extensions = ["myst_parser", "bookkit.checkconfig.page"]
         bookkit_node_modules = {str(node_modules)!r}
         """))
     (root / "index.md").write_text("# Home\n\n```{toctree}\ncheck\nplain\n```\n")

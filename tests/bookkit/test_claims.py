@@ -1,4 +1,4 @@
-"""bookkit.claims: each claim kind, the checks a fresh run gets, and the file's self-audit."""
+"""bookkit.execution.claims: each claim kind, the checks a fresh run gets, and the file's self-audit."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bookkit import claims as claimlib
-from bookkit.claims import Claim, ClaimsFileError
+from bookkit.execution import claims as claimlib
+from bookkit.execution.claims import Claim, ClaimsFileError
 
 
 def claim(**data):

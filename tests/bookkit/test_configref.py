@@ -1,4 +1,4 @@
-"""bookkit.configref: the {config-reference} table, and coverage of the curated descriptions."""
+"""bookkit.content.configref: the {config-reference} table, and coverage of the curated descriptions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.configref import Descriptions, rows_for, stale_keys
+from bookkit.content.configref import Descriptions, rows_for, stale_keys
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"
@@ -51,7 +51,7 @@ def build(tmp_path: Path, page: str) -> tuple[str, str]:
     (book / "_data" / "nemo_rl").mkdir(parents=True)
     (book / "_data" / "nemo_rl" / "v0.7.0.json").write_text(json.dumps(TINY_MANIFEST))
     (book / "_data" / "config_descriptions.yml").write_text(TINY_DESCRIPTIONS)
-    (book / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.configref']\n"
+    (book / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.content.configref']\n"
                                   "exclude_patterns = ['_data/**', '_build']\nshow_warning_types = True\n")
     (book / "index.md").write_text(page)
     warnings = io.StringIO()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookkit import drift as drift_mod
-from bookkit.drift import drift, table_defaults, unique_defaults
-from bookkit.refcheck_scan import Index
+from bookkit.refcheck import drift as drift_mod
+from bookkit.refcheck.drift import drift, table_defaults, unique_defaults
+from bookkit.refcheck.scan import Index
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = "examples/configs/grpo.yaml"

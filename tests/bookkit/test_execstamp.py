@@ -1,4 +1,4 @@
-"""bookkit.execstamp and bookkit.execstatus: the stamp on notebook pages and the status table.
+"""bookkit.execution.execstamp and bookkit.execution.execstatus: the stamp on notebook pages and the status table.
 
 Fast tests check the record logic; the slow ones build a tiny Jupyter Book twice
 with the documented strict command: once executing its notebooks, once from the
@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from bookkit import execstamp
+from bookkit.execution import execstamp
 
 PACKAGES = ["torch", "transformers", "rl_lab"]
 
@@ -118,7 +118,7 @@ def make_book(root: Path, notebooks: dict[str, tuple[str, ...]]) -> Path:
           execute_notebooks: cache
           cache: _build/.jupyter_cache
         sphinx:
-          extra_extensions: [bookkit.execstatus]
+          extra_extensions: [bookkit.execution.execstatus]
           config:
             nitpicky: true
             html_theme_options:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from bookhelpers import BOOK, PARTS, entries, toc
-from bookkit.pages import SOURCE_SUFFIXES
+from bookkit.core.pages import SOURCE_SUFFIXES
 
 
 def test_eight_parts_in_order_with_captions_and_folders():
@@ -15,7 +15,7 @@ def test_eight_parts_in_order_with_captions_and_folders():
     assert data["format"] == "jb-book"
     assert [p["caption"] for p in data["parts"]] == [c for c, _ in PARTS]
     for part, (_, folder) in zip(data["parts"], PARTS):
-        files = entries(part)
+        files = entries(part["caption"])
         assert files, f"part {part['caption']} is empty"
         # Learning Resources also lists the notebooks (book/notebooks/) under its tutorials and examples.
         allowed = (folder + "/", "notebooks/") if folder == "learning-resources" else (folder + "/",)
@@ -29,14 +29,14 @@ def test_only_toc_files_are_built():
 
 
 def test_every_toc_entry_exists():
-    files = [toc()["root"], *entries(toc())]
+    files = [toc()["root"], *entries()]
     missing = [f for f in files if not any((BOOK / f"{f}{s}").exists() for s in SOURCE_SUFFIXES)]
     assert not missing, f"toc entries with no source file: {missing}"
     assert len(files) == len(set(files)), "a page is listed twice in _toc.yml"
 
 
 def test_every_page_is_in_the_toc():
-    listed = {toc()["root"], *entries(toc())}
+    listed = {toc()["root"], *entries()}
     skip = ("_build", "_templates", "_data", ".ipynb_checkpoints")
     pages = [p for p in BOOK.rglob("*") if p.suffix in SOURCE_SUFFIXES
              and not any(part in skip or part.startswith(".") for part in p.relative_to(BOOK).parts)

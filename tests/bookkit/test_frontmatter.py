@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.frontmatter import problems
-from bookkit.pages import FrontMatterError, parse_markdown, parse_notebook, read_front_matter
+from bookkit.content.frontmatter import problems
+from bookkit.core.pages import FrontMatterError, parse_markdown, parse_notebook, read_front_matter
 from bookhelpers import BOOK, entries, toc
 
 
 def real_pages() -> list[Path]:
-    docs = [toc()["root"], *entries(toc())]
+    docs = [toc()["root"], *entries()]
     return [next(BOOK.glob(f"{d}.*")) for d in docs]
 
 

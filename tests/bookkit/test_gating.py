@@ -12,9 +12,11 @@ from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.build import main as build_main
-from bookkit.conditions import ConditionError, allows, parse
-from bookkit.gating_blocks import filter_markdown, filter_notebook
+from bookkit.cli.build import main as build_main
+from bookkit.core.store import run_state
+from bookkit.gating import Gating
+from bookkit.gating.blocks import filter_markdown, filter_notebook
+from bookkit.gating.conditions import ConditionError, allows, parse
 from gating_fixture import HIDDEN_DOCS, MARKERS, VISIBLE, build, make_book, shared_build
 
 AUDIENCES = ("ga", "ea", "internal")
@@ -154,7 +156,8 @@ def test_link_to_gated_page_is_an_error_at_the_link(tmp_path, monkeypatch):
     app, warnings = _sphinx(tmp_path, monkeypatch, "ga", {
         "index.md": INDEX, "public.md": "# Public\n",
         "secret.md": "---\nonly: internal\n---\n# Secret\n"})
-    assert app.env.bookkit_hidden_docs == {"secret"}
+    assert set(run_state(app, Gating).hidden) == {"secret"}
+    assert app.emit_firstresult("bookkit-page-hidden", "secret") and app.emit_firstresult("bookkit-page-hidden", "public") is None
     hits = [line for line in warnings.splitlines() if "links to 'secret'" in line]
     assert len(hits) == 2 and all("index.md:3" in h for h in hits), warnings
     assert "does not publish" in hits[0] and "only-audience" in hits[0]

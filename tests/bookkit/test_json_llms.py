@@ -1,4 +1,4 @@
-"""bookkit.json_output and bookkit.llms on the gating fixture book (ga and internal builds)."""
+"""bookkit.outputs.json_output and bookkit.outputs.llms on the gating fixture book (ga and internal builds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.json_output import schema_validator
+from bookkit.outputs.json_output import schema_validator
 from gating_fixture import HIDDEN_DOCS, build, shared_build
 
 pytestmark = pytest.mark.slow

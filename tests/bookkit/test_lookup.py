@@ -1,4 +1,4 @@
-"""bookkit.lookup: the metrics glossary and the error lookup, checked against rl_lab, the book
+"""bookkit.content.lookup: the metrics glossary and the error lookup, checked against rl_lab, the book
 and (with NEMO_RL_SRC) NeMo RL's source."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.lookup_data import LookupFileError, load_errors, load_metrics, parse_errors, parse_metrics, source_problems
+from bookkit.content.lookup_data import LookupFileError, load_errors, load_metrics, parse_errors, parse_metrics, source_problems
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "book" / "_data"
@@ -124,7 +124,7 @@ def build(tmp_path: Path, metrics: str, errors: str) -> tuple[str, Path]:
     (src / "_data").mkdir(parents=True)
     (src / "_data" / "metrics.yml").write_text(metrics)
     (src / "_data" / "errors.yml").write_text(errors)
-    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.lookup']\nexclude_patterns = ['_data/**', '_build']\n"
+    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.content.lookup']\nexclude_patterns = ['_data/**', '_build']\n"
                                  "show_warning_types = True\n")
     (src / "index.md").write_text("# Home\n\n```{toctree}\nmetrics\nerrors\nguide\n```\n")
     (src / "metrics.md").write_text("# Metrics\n\n```{metrics-glossary}\n```\n")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bookkit import cli, manifest
+from bookkit import cli
+from bookkit.nemorl import manifest
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"

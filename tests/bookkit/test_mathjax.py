@@ -1,4 +1,4 @@
-"""bookkit.mathjax: pages with math load MathJax from the site, never from a CDN.
+"""bookkit.site.mathjax: pages with math load MathJax from the site, never from a CDN.
 
 The slow tests build a tiny Jupyter Book with the documented strict command; they
 need ``npm ci`` at the repository root and skip with that message otherwise.
@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 from sphinx.errors import ConfigError
 
-from bookkit import mathjax
+from bookkit.site import mathjax
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
@@ -60,7 +60,7 @@ def math_site(tmp_path_factory):
         parse:
           myst_enable_extensions: [dollarmath]
         sphinx:
-          extra_extensions: [bookkit.mathjax]
+          extra_extensions: [bookkit.site.mathjax]
           config:
             bookkit_node_modules: {NODE_MODULES}
             html_theme_options:

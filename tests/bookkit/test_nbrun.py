@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bookkit import nbrun
+from bookkit.execution import nbrun
 
 
 def notebook(path: Path, *code: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.ownwords import Corpus, notebook_text, prose_words
+from bookkit.nemorl.ownwords import Corpus, notebook_text, prose_words
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))

@@ -1,4 +1,4 @@
-"""bookkit.pagetext: the shared page-text extraction, on a tiny Sphinx + MyST-NB project."""
+"""bookkit.text.pagetext: the shared page-text extraction, on a tiny Sphinx + MyST-NB project."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from sphinx.application import Sphinx
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit import pagetext
+from bookkit.text import pagetext
+from bookkit.text.markdown import to_markdown
 
 PAGE = """\
 # Page Title
@@ -80,7 +81,7 @@ def pages(tmp_path_factory) -> dict:
     out: dict = {}
 
     def grab(app, doctree, docname):
-        out[docname] = (pagetext.extract(doctree, docname), pagetext.to_markdown(doctree, docname))
+        out[docname] = (pagetext.extract(doctree, docname), to_markdown(doctree, docname))
 
     with docutils_namespace():  # directives registered by this app do not outlive it
         app = Sphinx(str(src), str(src), str(src / "_build"), str(src / "_build/.doctrees"), "html",
@@ -156,7 +157,7 @@ def test_url_for(pages, tmp_path):
     with docutils_namespace():
         app = Sphinx(str(src), str(src), str(src / "_b"), str(src / "_b/.d"), "html", status=None, warning=None)
         app.connect("doctree-resolved", lambda a, d, n: got.__setitem__(
-            n, (pagetext.extract(d, n), pagetext.to_markdown(d, n, url_for=lambda l: f"/{l.target}.md"))))
+            n, (pagetext.extract(d, n), to_markdown(d, n, url_for=lambda l: f"/{l.target}.md"))))
         app.build()
     assert got["sub/other"][0].internal_links[0].target == "index"
     assert "[back](/index.md)" in got["sub/other"][1]
@@ -168,11 +169,11 @@ def test_markdown_keeps_spaces_outside_emphasis():
     para = nodes.paragraph("", "", nodes.strong("Total time: ", "Total time: "), nodes.Text("about 1 h."))
     doc = nodes.document(None, None)
     doc += para
-    assert pagetext.to_markdown(doc) == "**Total time:** about 1 h.\n"
+    assert to_markdown(doc) == "**Total time:** about 1 h.\n"
 
 
 def test_markdown_field_lists_keep_code_blocks():
     from docutils.core import publish_doctree
     doc = publish_doctree("Intro.\n\n:Examples: first\n\n   ::\n\n      >>> x = 1\n\n   more\n:Returns: a value\n")
-    assert pagetext.to_markdown(doc) == ("Intro.\n\n- **Examples**: first\n\n  ```\n  >>> x = 1\n  ```\n\n"
+    assert to_markdown(doc) == ("Intro.\n\n- **Examples**: first\n\n  ```\n  >>> x = 1\n  ```\n\n"
                                          "  more\n- **Returns**: a value\n")

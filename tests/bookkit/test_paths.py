@@ -1,4 +1,4 @@
-"""bookkit.paths: {learning-path} lists pages in order with their front matter and a total time."""
+"""bookkit.content.paths: {learning-path} lists pages in order with their front matter and a total time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.paths import format_minutes
+from bookkit.content.paths import format_minutes
 
 
 def page(title: str, minutes: int | None, prereqs: list[str] | None = None, difficulty: str = "beginner") -> str:
@@ -35,7 +35,7 @@ def build(tmp_path: Path, path_body: str, extra: dict[str, str] | None = None) -
     pages.update(extra or {})
     for name, text in pages.items():
         (src / name).write_text(text)
-    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.paths']\n"
+    (src / "conf.py").write_text("extensions = ['myst_parser', 'bookkit.content.paths']\n"
                                  "exclude_patterns = ['_build']\nshow_warning_types = True\n")
     toctree = "\n".join(n.rsplit(".", 1)[0] for n in pages)
     (src / "index.md").write_text(f"# Home\n\n```{{toctree}}\n{toctree}\n```\n")
@@ -101,19 +101,20 @@ def test_format_minutes():
 def test_json_written_only_when_changed(tmp_path):
     from types import SimpleNamespace
 
-    from bookkit.paths import PathsSettings, write_json
-    from bookkit.settings import PREFIX
+    from bookkit.content.paths import PATHS, PathsSettings, write_json
+    from bookkit.core.settings import PREFIX
 
     config = SimpleNamespace(**{PREFIX + "paths_json": "_bookkit/learning-paths.json",
                                 PREFIX + "paths_show_prerequisites": True})
-    env = SimpleNamespace(bookkit_paths={"p": [{"steps": [], "total_minutes": 0}]})
+    env = SimpleNamespace(domaindata={"bookkit": {}})  # the bookkit domain's data, as Sphinx keeps it
+    PATHS.set(env, "p", [{"steps": [], "total_minutes": 0}])
     app = SimpleNamespace(config=config, env=env, outdir=str(tmp_path), builder=SimpleNamespace(format="html"))
     write_json(app, None)
     out = tmp_path / "_bookkit" / "learning-paths.json"
     first = out.stat().st_mtime_ns
     write_json(app, None)
     assert out.stat().st_mtime_ns == first  # unchanged content: file untouched
-    env.bookkit_paths["p"][0]["total_minutes"] = 5
+    PATHS.get(env, "p")[0]["total_minutes"] = 5
     write_json(app, None)
     assert json.loads(out.read_text())["p"][0]["total_minutes"] == 5
     assert PathsSettings().paths_json == "_bookkit/learning-paths.json"

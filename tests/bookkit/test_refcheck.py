@@ -11,7 +11,7 @@ from sphinx.application import Sphinx
 from sphinx.util.console import nocolor
 from sphinx.util.docutils import docutils_namespace
 
-from bookkit.refcheck_scan import Index, scan
+from bookkit.refcheck.scan import Index, scan
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_MANIFEST = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"
@@ -178,8 +178,8 @@ def test_notebook_cells_are_checked(tmp_path):
                     {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
                      "source": ["import os\n", "from nemo_rl.algorithms.grpo import grpo_trian\n"]}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    from bookkit.refcheck import _page_text
-    text, enabled, labels = _page_text(Path("x.ipynb"), json.dumps(nb))
+    from bookkit.refcheck.pages import page_text
+    text, enabled, labels = page_text(Path("x.ipynb"), json.dumps(nb))
     findings = scan(text, Index(TINY_MANIFEST))
     assert enabled and [f.name for f in findings] == ["nemo_rl.algorithms.grpo.grpo_trian"]
     assert labels[findings[0].line - 1] == "cell 2, line 2"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookkit import releases_page
-from bookkit.releases import counts, diff, grouped
+from bookkit.nemorl import releases_page
+from bookkit.nemorl.releases import counts, diff, grouped
 
 ROOT = Path(__file__).resolve().parents[2]
 A = "examples/configs/a.yaml"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bookhelpers import BOOK
-from bookkit.report import render, rows, words_of
+from bookkit.cli.report import render, rows, words_of
 
 
 def test_word_count_leaves_out_front_matter_and_code(tmp_path):

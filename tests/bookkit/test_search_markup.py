@@ -1,4 +1,4 @@
-"""bookkit.search: page markup for Pagefind (body, meta, facets, weights) and the index built on build-finished."""
+"""bookkit.outputs.search: page markup for Pagefind (body, meta, facets, weights) and the index built on build-finished."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.search import facets_of, page_markup, weight_definitions
+from bookkit.outputs.search import facets_of, page_markup
 
 FRONT = """---
 description: {desc}
@@ -27,7 +27,7 @@ modality: universal
 def test_page_markup_wraps_body_with_meta_and_filters():
     out = page_markup("<p>Hello</p>", title="GRPO <guide>", breadcrumb="Guides › Training",
                       filters=[("section", "Guides"), ("persona", "mle-focused"), ("type", "")],
-                      weight=None, definition_weight=5)
+                      weight=None)
     assert out.startswith('<div data-pagefind-body class="bk-search-body">')
     assert '<span data-pagefind-meta="title" hidden>GRPO &lt;guide&gt;</span>' in out
     assert '<span data-pagefind-meta="breadcrumb" hidden>Guides › Training</span>' in out
@@ -38,25 +38,9 @@ def test_page_markup_wraps_body_with_meta_and_filters():
 
 
 def test_api_pages_get_a_lower_weight():
-    out = page_markup("<p>x</p>", title="t", breadcrumb="", filters=[], weight=0.4, definition_weight=5)
+    out = page_markup("<p>x</p>", title="t", breadcrumb="", filters=[], weight=0.4)
     assert '<div data-pagefind-weight="0.4"><p>x</p></div>' in out
     assert "breadcrumb" not in out
-
-
-def test_defining_occurrences_are_weighted():
-    row = ('<table class="bookkit-config-reference table"><tr class="row-odd"><td><p><code class="docutils literal notranslate"><span class="pre">'
-           'grpo.max_num_steps</span></code></p></td>')
-    row += "</table>"
-    other = row.replace("bookkit-config-reference ", "")  # an overrides table only uses the names
-    sig = '<dt class="sig sig-object py" id="x">'
-    term = "<dt><code>loss_fn</code></dt>"
-    out = weight_definitions(row + other + sig + term + "<p><code class=\"docutils literal\">other</code></p>", 6)
-    assert '<td><p><code data-pagefind-weight="6" class="docutils literal' in out
-    assert '<dt data-pagefind-weight="6" class="sig sig-object py"' in out
-    assert '<dt data-pagefind-weight="6"><code>loss_fn' in out
-    assert out.count('data-pagefind-weight="6"') == 3
-    assert out.count('data-pagefind-weight="4"') == 1  # the other table's key column
-    assert out.count("data-pagefind-weight") == 4  # code in running text keeps the normal weight
 
 
 def test_facets_come_from_front_matter_and_part():
@@ -84,7 +68,7 @@ def search_book(tmp_path_factory) -> Path:
         execute:
           execute_notebooks: "off"
         sphinx:
-          extra_extensions: [bookkit.frontmatter, bookkit.json_output, bookkit.search, bookkit.assistant, bookkit.versions]
+          extra_extensions: [bookkit.content.frontmatter, bookkit.outputs.json_output, bookkit.outputs.search, bookkit.outputs.assistant, bookkit.site.versions]
           config:
             html_theme_options:
               repository_provider: github
@@ -111,6 +95,14 @@ def search_book(tmp_path_factory) -> Path:
         ## Generations per prompt
 
         Set `num_generations_per_prompt` to sample several answers per prompt.
+
+        | Key | Meaning |
+        |---|---|
+        | `grpo.max_num_steps` | how many steps |
+
+        ## The `loss_fn` section
+
+        Text.
         """))
     write("api/mod.md", FRONT.format(desc="API page of the tiny book module.", persona="contributor-focused",
                                      difficulty="advanced", ctype="reference") + "\n# mod API\n\nText.\n")
@@ -139,28 +131,35 @@ def test_build_writes_pagefind_index_and_marks_pages(search_book):
     body = guide[guide.index("data-pagefind-body"):]
     assert 'class="bd-sidebar-primary' not in body.split("</article>")[0]
     assert "data-pagefind-body" not in (html / "genindex.html").read_text(encoding="utf-8")
-    # bookkit.versions: the switcher's accessible name is the version it shows (no aria-label)
+    # bookkit.site.versions: the switcher's accessible name is the version it shows (no aria-label)
     button = guide[guide.index('class="version-switcher__button'):].split(">", 1)[0]
     assert "aria-label" not in button and (html / "versions1.json").is_file()
 
 
 def test_identifier_keys_and_words():
-    from bookkit.search import add_identifier_forms, identifier_keys, identifier_words
+    from bookkit.outputs.search_markup import identifier_forms, identifier_keys, identifier_words
     assert identifier_keys("grpo.max_num_steps") == ["grpomaxnumsteps", "maxnumsteps"]
     assert identifier_keys("examples/run_grpo.py") == ["rungrpopy", "rungrpo"]
     assert identifier_keys("ClippedPGLossFn") == ["clippedpglossfn"]
     assert identifier_keys("grpo") == [] and identifier_words("grpo") == ""
     assert identifier_words("ClippedPGLossFn") == "Clipped PG Loss Fn"
     assert identifier_words("grpo.num_generations_per_prompt") == "grpo num generations per prompt"
-    html = '<code class="docutils literal notranslate"><span class="pre">grpo.max_num_steps</span></code> and <code>x</code>'
-    out = add_identifier_forms(html)
-    assert ('<span class="pre">grpo.max_num_steps</span><span class="bk-search-alt"> grpomaxnumsteps maxnumsteps '
-            '</span></code><span class="bk-search-alt"> grpo max num steps </span>') in out
-    assert out.endswith("and <code>x</code>")
+    assert identifier_forms("grpo.max_num_steps") == ('<span class="bk-search-alt"> grpomaxnumsteps maxnumsteps </span>',
+                                                      '<span class="bk-search-alt"> grpo max num steps </span>')
 
 
-def test_section_ids_move_onto_headings_for_pagefind_anchors():
-    from bookkit.search import heading_ids
-    body = '<section id="group-size">\n<h2>Group size<a class="headerlink" href="#group-size">#</a></h2><p>x</p></section>'
-    assert heading_ids(body) == ('<section>\n<h2 id="group-size">Group size<a class="headerlink" '
-                                 'href="#group-size">#</a></h2><p>x</p></section>')
+@pytest.mark.slow
+def test_translator_marks_headings_definitions_and_identifiers(search_book):
+    """PagefindMarkup writes the anchors, weights and identifier forms into the page body only."""
+    guide = (search_book / "guides" / "train.html").read_text(encoding="utf-8")
+    start, end = guide.index("data-pagefind-body"), guide.index("</article>")
+    body, outside = guide[start:end], guide[:start] + guide[end:]
+    assert '<section>\n<h2 id="generations-per-prompt">Generations per prompt' in body
+    assert '<section id="generations-per-prompt">' not in body
+    assert ('<span class="pre">num_generations_per_prompt</span><span class="bk-search-alt"> numgenerationsperprompt '
+            '</span></code><span class="bk-search-alt"> num generations per prompt </span>') in body
+    # the key column of a table that is not a {config-reference} table names, not defines
+    assert ('<td><p><code data-pagefind-weight="4" class="docutils literal notranslate"><span class="pre">grpo.max_num_steps'
+            in body)
+    # navigation and the page's table of contents are written without the search markup
+    assert "bk-search-alt" not in outside and "data-pagefind-weight" not in outside

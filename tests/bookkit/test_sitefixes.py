@@ -1,4 +1,4 @@
-"""bookkit.sitefixes: accessible theme controls, scripts written once, and a 404 page that works at any depth."""
+"""bookkit.site.sitefixes: accessible theme controls, scripts written once, and a 404 page that works at any depth."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sphinx.application import Sphinx
 
-from bookkit import sitefixes
+from bookkit.site import sitefixes
 
 SIDEBAR = ('<li class="toctree-l1 has-children"><a class="reference internal" href="guides/index.html">'
            'Guides &amp; <em>How-tos</em></a><details><summary><span class="toctree-toggle" role="presentation">'
@@ -19,12 +19,17 @@ SIDEBAR = ('<li class="toctree-l1 has-children"><a class="reference internal" hr
 
 
 def test_icon_only_sidebar_toggles_are_named_after_their_section():
-    out = sitefixes.label_toggles(SIDEBAR)
+    from bs4 import BeautifulSoup
+
+    def labelled(markup: str) -> str:
+        return str(sitefixes.label_toggles(BeautifulSoup(markup, "html.parser")))
+
+    out = labelled(SIDEBAR)
     assert '<summary aria-label="Show pages under Guides &amp; How-tos">' in out
-    assert sitefixes.label_toggles(out) == out  # idempotent: already-labelled summaries are left alone
+    assert labelled(out) == out  # idempotent: already-labelled summaries are left alone
     current = ('<li class="toctree-l1"><a class="reference internal" href="a.html">Leaf</a></li>'
                + SIDEBAR.replace('class="reference internal"', 'class="current reference internal"'))
-    out = sitefixes.label_toggles(current)
+    out = labelled(current)
     assert '<summary aria-label="Show pages under Guides &amp; How-tos">' in out and "Leaf" not in out.split("<summary")[1]
 
 
@@ -43,7 +48,7 @@ def site(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("sitefixes")
     (src / "conf.py").write_text(textwrap.dedent("""\
         project = "Tiny"
-        extensions = ["bookkit.sitefixes"]
+        extensions = ["bookkit.site.sitefixes"]
         html_theme = "sphinx_book_theme"
         bookkit_versions = [{"version": "0.7.0", "name": "v0.7.0", "url": "../0.7.0/", "preferred": True}]
         """))
@@ -52,7 +57,7 @@ def site(tmp_path_factory) -> Path:
     (src / "guides" / "index.md").write_text("# Guides\n\n```{toctree}\nsft\n```\n")
     (src / "guides" / "sft.md").write_text("# SFT\n\nText.\n")
     (src / "conf.py").write_text((src / "conf.py").read_text().replace(
-        'extensions = ["bookkit.sitefixes"]', 'extensions = ["myst_parser", "bookkit.versions", "bookkit.sitefixes"]'))
+        'extensions = ["bookkit.site.sitefixes"]', 'extensions = ["myst_parser", "bookkit.site.versions", "bookkit.site.sitefixes"]'))
     out = src / "_build"
     app = Sphinx(str(src), str(src), str(out), str(out / ".doctrees"), "html", warningiserror=True,
                  freshenv=True, status=None)
@@ -91,10 +96,35 @@ def test_404_page_is_a_shell_that_writes_the_styled_page_behind_a_base(site):
 
 
 def test_myst_nb_hidden_cell_toggles_keep_their_visible_name():
-    context = {"body": '<details class="hide above-input"><summary aria-label="Toggle hidden content">'
-                       '<span class="collapsed">Show code cell source</span></summary></details>'}
-    sitefixes.fix_page(None, "nb", "page.html", context, None)
-    assert '<summary><span class="collapsed">Show code cell source' in context["body"]
+    # bookkit's visitor writes MyST-NB's markup to the letter, less the mismatched label
+    from myst_nb.sphinx_ import depart_HideCellInput, visit_HideCellInput
+
+    class Writer:
+        def __init__(self):
+            self.body: list[str] = []
+
+    node = {"classes": ["above-input"], "prompt_show": "Show code cell <source>", "prompt_hide": "Hide code cell source"}
+    theirs, ours = Writer(), Writer()
+    visit_HideCellInput(theirs, node)
+    depart_HideCellInput(theirs, node)
+    sitefixes.visit_hidden_cell(ours, node)
+    sitefixes.depart_hidden_cell(ours, node)
+    assert "".join(ours.body) == "".join(theirs.body).replace(' aria-label="Toggle hidden content"', "")
+    assert "aria-label" not in "".join(ours.body) and "Show code cell &lt;source&gt;" in "".join(ours.body)
+
+
+def test_a_notebook_page_has_no_mismatched_toggle_label(tmp_path):
+    # the visitor is the one Sphinx uses: a MyST-NB page with a hidden input cell, built
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input"]},
+                     "outputs": [], "source": ["1 + 1"]}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "conf.py").write_text('extensions = ["myst_nb", "bookkit.site.sitefixes"]\nnb_execution_mode = "off"\n')
+    (tmp_path / "index.ipynb").write_text(json.dumps({**nb, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Page"]}, *nb["cells"]]}))
+    out = tmp_path / "_build"
+    Sphinx(str(tmp_path), str(tmp_path), str(out), str(out / ".doctrees"), "html", freshenv=True, status=None).build()
+    page = (out / "index.html").read_text()
+    assert '<details class="admonition hide above-input">' in page and "Toggle hidden content" not in page
 
 
 @pytest.mark.parametrize("path, root", [

@@ -22,7 +22,7 @@ TOP1_FLOOR, TOP3_FLOOR = 0.75, 0.9
 @pytest.fixture(scope="module")
 def search_site(site_html: Path, site_server: str) -> str:
     if not (site_html / "pagefind" / "pagefind.js").is_file():
-        pytest.skip(f"no Pagefind index in {site_html}: build the book with bookkit.search (make book)")
+        pytest.skip(f"no Pagefind index in {site_html}: build the book with bookkit.outputs.search (make book)")
     return site_server
 
 
@@ -225,7 +225,7 @@ def versioned_host(site_html: Path, tmp_path_factory, serve_dir) -> str:
     """The site published as /0.7.0/ (preferred) and /latest/: the latest copy's pages say ``latest``
     as a build with BOOK_VERSION=latest writes it (the rest of the HTML is the same)."""
     if not (site_html / "versions1.json").is_file():
-        pytest.skip(f"no versions1.json in {site_html}: build the book with bookkit.versions (make book)")
+        pytest.skip(f"no versions1.json in {site_html}: build the book with bookkit.site.versions (make book)")
     root = tmp_path_factory.mktemp("host")
     shutil.copytree(site_html, root / "0.7.0", symlinks=True)
     latest = root / "latest"

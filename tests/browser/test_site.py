@@ -188,7 +188,7 @@ class _PagesHandler(SimpleHTTPRequestHandler):
 def pages_host(site_html: Path, tmp_path_factory):
     """The site published at /0.7.0/ with the root 404.html copied from it, as main.yml deploys it."""
     if not (site_html / "404.html").is_file():
-        pytest.fail(f"{site_html / '404.html'} is missing: bookkit.sitefixes writes it")
+        pytest.fail(f"{site_html / '404.html'} is missing: bookkit.site.sitefixes writes it")
     root = tmp_path_factory.mktemp("pages")
     (root / "0.7.0").symlink_to(site_html, target_is_directory=True)
     shutil.copy(site_html / "404.html", root / "404.html")

@@ -4,7 +4,7 @@ Every notebook in book/notebooks ends by calling ``rl_lab.record_outcomes({...})
 with its key numbers (accuracy, reward, margin ...). ``expected_outcomes.json``
 beside this file lists, per notebook, the claims its page makes about them (a
 range for a starting point, a least gain, a floor for a final value, an ordering;
-see ``bookkit.claims``), each with the spread measured across CPU kernel levels,
+see ``bookkit.execution.claims``), each with the spread measured across CPU kernel levels,
 thread counts and seeds. The claims hold on any machine; point values would not.
 
 Where the numbers come from, in order:
@@ -32,7 +32,7 @@ import nbformat
 import pytest
 import yaml
 
-from bookkit import claims as claimlib
+from bookkit.execution import claims as claimlib
 
 REPO = Path(__file__).resolve().parents[2]
 NB_DIR = REPO / "book" / "notebooks"

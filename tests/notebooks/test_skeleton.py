@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bookkit.frontmatter import problems
-from bookkit.pages import read_front_matter
+from bookkit.content.frontmatter import problems
+from bookkit.core.pages import read_front_matter
 
 REPO = Path(__file__).resolve().parents[2]
 NB_DIR = REPO / "book" / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 TUTORIALS = ["sft-quickstart", "dpo", "grpo-math", "evaluation", "custom-environments",
-             "custom-loss-functions", "distributed-training-scaling"]
+             "custom-loss-functions", "distributed-training-scaling", "distillation"]
 EXAMPLES = ["sft-openmathinstruct2", "grpo-deepscaler", "grpo-sliding-puzzle"]
 FIRST = ["Overview", "Prerequisites", "Imports"]
 LAST = ["Summary", "What's next"]

@@ -22,3 +22,17 @@ def rl_lab_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
     if "RL_LAB_CACHE" not in os.environ:
         os.environ["RL_LAB_CACHE"] = str(tmp_path_factory.mktemp("rl_lab_cache"))
     return os.environ["RL_LAB_CACHE"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After a run with NEMO_RL_SRC: how many values were compared with NeMo RL and the largest difference."""
+    import sys
+
+    common = sys.modules.get("parity_common")
+    if common is None or not common.TALLY:
+        return
+    terminalreporter.section("rl_lab vs NeMo RL")
+    for tol, row in sorted(common.TALLY.items(), reverse=True):
+        terminalreporter.write_line(
+            f"tolerance {tol:g}: {row['comparisons']} comparisons, {row['values']} values, "
+            f"largest |difference| {row['largest']:.3g}")

@@ -22,9 +22,19 @@ def nemo():
     return {"utils": utils, "loss": losses, "adv": advantages, "BatchedDataDict": batched.BatchedDataDict}
 
 
+# Per tolerance: how many comparisons ran and the largest |rl_lab - NeMo RL| seen; printed at the end
+# of the run by tests/rl_lab/conftest.py so the figure behind "equal at 1e-6" is on record.
+TALLY: dict[float, dict[str, float]] = {}
+
+
 def close(ours, theirs, tol):
     ours, theirs = torch.as_tensor(ours, dtype=torch.float64), torch.as_tensor(theirs, dtype=torch.float64)
     assert ours.shape == theirs.shape and torch.allclose(ours, theirs, rtol=tol, atol=tol), (ours, theirs)
+    row = TALLY.setdefault(tol, {"comparisons": 0, "values": 0, "largest": 0.0})
+    row["comparisons"] += 1
+    row["values"] += ours.numel()
+    if ours.numel():
+        row["largest"] = max(row["largest"], float((ours - theirs).abs().max()))
 
 
 def masks(seed: int):

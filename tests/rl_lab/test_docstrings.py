@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.docstrings import google_to_myst
+from bookkit.apidocs.docstrings import google_to_myst
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rl_lab"
 MODULES = sorted(SRC.rglob("*.py"))

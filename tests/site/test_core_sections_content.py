@@ -18,9 +18,9 @@ import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
-from bookhelpers import entries, toc
-from bookkit.pages import read_front_matter
-from bookkit.refcheck_scan import Index, scan
+from bookhelpers import entries
+from bookkit.core.pages import read_front_matter
+from bookkit.refcheck.scan import Index, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -45,7 +45,7 @@ def _exists(docname: str) -> bool:
 
 
 def _toc_files() -> set[str]:
-    return set(entries(toc()))
+    return set(entries())
 
 
 def test_parts_have_pages():

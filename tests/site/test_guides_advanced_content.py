@@ -16,9 +16,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bookhelpers import entries, toc
-from bookkit.pages import read_front_matter
-from bookkit.refcheck_scan import Index, scan
+from bookhelpers import entries
+from bookkit.core.pages import read_front_matter
+from bookkit.refcheck.scan import Index, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -37,7 +37,7 @@ def _rel(page: Path) -> str:
 
 
 def _toc_files() -> set[str]:
-    return set(entries(toc()))
+    return set(entries())
 
 
 def test_parts_have_pages():

@@ -3,7 +3,7 @@
 Every page of the site (not the third-party files under ``_static/``) is checked in one
 ``java -jar vnu.jar`` run. The total error count is printed with the most common
 messages. Errors attributable to the project's own output (bookkit extensions and
-templates: the markers below, the 404 page and bookkit.redirects' pages) must be zero;
+templates: the markers below, the 404 page and bookkit.site.redirects' pages) must be zero;
 errors in markup that Sphinx, MyST-NB or the theme write are reported, not asserted.
 """
 

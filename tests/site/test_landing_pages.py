@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from bookkit.pages import read_front_matter, source_of
+from bookkit.core.pages import read_front_matter, source_of
 from bookhelpers import BOOK, PARTS, toc
 
 

@@ -3,7 +3,7 @@
 A crawler over the files (no server): every ``href``/``src``/``srcset`` that points
 inside the site must name a file that exists (a folder means its ``index.html``), and
 every ``#anchor`` must be an ``id`` (or ``name``) in the target page. Redirect pages
-written by bookkit.redirects (``<meta http-equiv="refresh">`` from archive/mapping.yml)
+written by bookkit.site.redirects (``<meta http-equiv="refresh">`` from archive/mapping.yml)
 are followed the same way. Pages under ``_static/`` (third-party assets) are not crawled,
 but links into them are checked.
 """

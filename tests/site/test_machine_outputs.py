@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bookkit.json_output import schema_validator
+from bookkit.outputs.json_output import schema_validator
 
 HTML_TAG = re.compile(r"<(/?[A-Za-z][A-Za-z0-9-]*)(\s[^<>\n]*)?/?>")
 DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{[\w-]+\}|^\.\. [\w:-]+::|\{(doc|ref|py:\w+|bdg-[\w-]+)\}`", re.M)
@@ -26,7 +26,7 @@ def _without_code(markdown: str) -> str:
 def index(site: Path) -> dict:
     path = site / "index.json"
     if not path.is_file():
-        pytest.skip(f"{site} was built without bookkit.json_output")
+        pytest.skip(f"{site} was built without bookkit.outputs.json_output")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -79,8 +79,8 @@ def test_llms_full_and_page_markdown_are_clean(site, index):
 def test_gated_pages_are_absent(site, index):
     """Whatever the audience of the built site, pages it gates out have no output at all."""
     audience = index["audience"]
-    from bookkit.conditions import allows
-    from bookkit.pages import read_front_matter, source_of
+    from bookkit.gating.conditions import allows
+    from bookkit.core.pages import read_front_matter, source_of
     from bookhelpers import BOOK
     for summary in index["pages"]:
         path = source_of(BOOK, summary["id"])

@@ -9,14 +9,14 @@ import jsonschema
 
 import pytest
 
-from bookkit.versions import schema
+from bookkit.site.versions import schema
 
 
 @pytest.fixture
 def site(site):
-    """The built site, when it was built with bookkit.search, .assistant and .versions."""
+    """The built site, when it was built with bookkit.outputs.search, .assistant and .versions."""
     if not (site / "pagefind").is_dir() or not (site / "versions1.json").is_file():
-        pytest.skip(f"{site} was built without bookkit.search/versions (no pagefind/ or versions1.json): "
+        pytest.skip(f"{site} was built without bookkit.outputs.search/versions (no pagefind/ or versions1.json): "
                     "rebuild it (make book)")
     return site
 

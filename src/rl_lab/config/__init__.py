@@ -27,6 +27,7 @@ The package is split by concern; everything public is importable from
   ``sft``, ``dpo``, ``env``, ``eval`` ...);
 * :mod:`rl_lab.config.grpo_sections`: ``grpo`` and ``loss_fn``, with the advantage
   estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
+* :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
 * :mod:`rl_lab.config.rm_sections`: reward models (``rm``, ``reward_model_cfg``,
   ``env.reward_model``, ``data.default.env_name``);
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
@@ -39,6 +40,7 @@ The package is split by concern; everything public is importable from
 * :mod:`rl_lab.config.errors`: :class:`~rl_lab.config.errors.ConfigError`.
 """
 
+from rl_lab.config.distillation_sections import KL_TYPES, DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.errors import ConfigError
 from rl_lab.config.grpo_sections import (
     ADV_ESTIMATOR_NAMES,
@@ -51,10 +53,20 @@ from rl_lab.config.grpo_sections import (
 from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.overrides import parse_override
-from rl_lab.config.recipes import RECIPE_TYPES, DPORecipe, EvalRecipe, GRPORecipe, Recipe, RMRecipe, SFTRecipe
+from rl_lab.config.recipes import (
+    RECIPE_TYPES,
+    DistillationRecipe,
+    DPORecipe,
+    EvalRecipe,
+    GRPORecipe,
+    Recipe,
+    RMRecipe,
+    SFTRecipe,
+)
 from rl_lab.config.rl_lab_only import (
     ADVANTAGE_GROUPS,
     TARGET_METRICS,
+    DistillationRlLabSection,
     GRPORlLabSection,
     ModelSizeConfig,
     RlLabSection,
@@ -101,4 +113,6 @@ __all__ = [
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
     "DataDefaultConfig", "GRPODataConfig", "REWARD_MODEL_TYPES", "RMPolicyConfig", "RMRecipe", "RMSection",
     "RewardModelCfg", "RewardModelEnvConfig",
+    "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
+    "TeacherConfig",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from rl_lab.config.distillation_sections import DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
-from rl_lab.config.rl_lab_only import GRPORlLabSection, RlLabSection
+from rl_lab.config.rl_lab_only import DistillationRlLabSection, GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -101,6 +102,27 @@ class RMRecipe(TrainingRecipe):
 
 
 @dataclass(frozen=True)
+class DistillationRecipe(TrainingRecipe):
+    """An on-policy distillation recipe (counterpart: ``examples/configs/distillation_math.yaml``).
+
+    ``policy`` is the student (with ``policy.generation``: it samples the responses),
+    ``teacher`` the frozen model that scores them.
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("distillation_math").loss_fn.kl_type
+        'mixed'
+    """
+
+    policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    distillation: DistillationSection = field(default_factory=DistillationSection)
+    loss_fn: DistillationLossConfig = field(default_factory=DistillationLossConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    rl_lab: DistillationRlLabSection = field(default_factory=DistillationRlLabSection)
+
+
+@dataclass(frozen=True)
 
 
 class EvalRecipe:
@@ -117,11 +139,12 @@ class EvalRecipe:
     rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
-Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, EvalRecipe]
+Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, DistillationRecipe, EvalRecipe]
 RECIPE_TYPES: dict[str, type] = {
     "sft": SFTRecipe,
     "dpo": DPORecipe,
     "grpo": GRPORecipe,
     "rm": RMRecipe,
     "eval": EvalRecipe,
+    "distillation": DistillationRecipe,
 }

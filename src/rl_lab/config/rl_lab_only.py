@@ -167,3 +167,19 @@ class GRPORlLabSection(RlLabSection):
     def __post_init__(self) -> None:
         if self.advantage_groups not in ADVANTAGE_GROUPS:
             raise ConfigError(f"rl_lab.advantage_groups={self.advantage_groups!r}; choose one of {list(ADVANTAGE_GROUPS)}")
+
+
+@dataclass(frozen=True)
+class DistillationRlLabSection(RlLabSection):
+    """``rl_lab`` of distillation recipes: adds the teacher's cached checkpoint.
+
+    Attributes:
+        teacher_checkpoint: Name of the cached checkpoint (``rl_lab.model_cache``) that is
+            the teacher; :func:`rl_lab.run.train` fetches it (NeMo RL: ``teacher.model_name``).
+
+    Examples:
+        >>> DistillationRlLabSection().teacher_checkpoint is None
+        True
+    """
+
+    teacher_checkpoint: Union[str, None] = None

@@ -19,7 +19,8 @@ The package is split by concern, and everything is importable from ``rl_lab.loss
 :mod:`rl_lab.losses.preference` (reward models' Bradley-Terry loss),
 :mod:`rl_lab.losses.kl` (k1, k2, k3), :mod:`rl_lab.losses.clipped_pg` (the clipped
 policy-gradient loss and its ratio and surrogate variants) and
-:mod:`rl_lab.losses.importance` (off-policy importance weights and their truncations).
+:mod:`rl_lab.losses.importance` (off-policy importance weights and their truncations) and
+:mod:`rl_lab.losses.distillation` (student-teacher KL on the teacher's top-k tokens).
 
 NeMo RL counterparts: ``nemo_rl.algorithms.loss.loss_functions.NLLLossFn``,
 ``nemo_rl.algorithms.loss.loss_functions.DPOLossFn``,
@@ -35,6 +36,7 @@ Examples:
 import torch  # the examples above use it
 
 from rl_lab.losses.clipped_pg import RATIOS, SURROGATES, clipped_pg_loss, ratio_kind
+from rl_lab.losses.distillation import distillation_loss, per_token_kl, topk_logprobs
 from rl_lab.losses.importance import TRUNCATIONS, WeightContext, importance_weights, truncate
 from rl_lab.losses.kl import KL_ESTIMATORS, kl_penalty
 from rl_lab.losses.likelihood import dpo_loss, nll_loss
@@ -44,5 +46,5 @@ from rl_lab.losses.reduce import Metrics, aggregate, masked_mean, valid_samples
 __all__ = [
     "KL_ESTIMATORS", "Metrics", "RATIOS", "SURROGATES", "TRUNCATIONS", "WeightContext", "aggregate", "bradley_terry_loss",
     "clipped_pg_loss", "dpo_loss", "importance_weights", "kl_penalty", "masked_mean", "nll_loss", "ratio_kind",
-    "truncate", "valid_samples",
+    "truncate", "valid_samples", "distillation_loss", "per_token_kl", "topk_logprobs",
 ]

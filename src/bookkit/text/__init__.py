@@ -1,0 +1,1 @@
+"""What a page says, from its resolved doctree: the one extraction (pagetext) and the Markdown renderer."""

@@ -1,0 +1,33 @@
+"""benchmarks/bench_outcome_spread.py --write records a run's spread without touching other notebooks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_outcome_spread", REPO / "benchmarks" / "bench_outcome_spread.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_of_one_notebook_records_its_spread_and_keeps_the_others(tmp_path):
+    claim = {"kind": "floor", "of": "acc", "min": 0.5, "says": "s"}
+    path = tmp_path / "expected.json"
+    path.write_text(json.dumps({"description": "d", "profile": "smoke", "variants": ["a/1t/seed+0"], "notebooks": {
+        "one": {"claims": [dict(claim)], "spread": {"acc": {"a/1t/seed+0": 0.9}}},
+        "two": {"claims": [dict(claim)], "spread": {"acc": {"a/1t/seed+0": 0.7}}}}}))
+    results = {"a/1t/seed+0": {"outcomes": {"two": {"acc": 0.8}}}, "b/1t/seed+0": {"outcomes": {"two": {"acc": 0.6}}}}
+    bench().write_back(results, path)
+    raw = json.loads(path.read_text())
+    assert raw["notebooks"]["one"]["spread"] == {"acc": {"a/1t/seed+0": 0.9}}  # not in this run: kept
+    assert raw["notebooks"]["two"]["spread"] == {"acc": {"a/1t/seed+0": 0.8, "b/1t/seed+0": 0.6}}
+    # floor 0.5 against the worst run 0.6: margin 0.1
+    assert raw["notebooks"]["two"]["claims"][0]["measured"] == {"min": 0.6, "max": 0.8, "runs": 2}
+    assert abs(raw["notebooks"]["two"]["claims"][0]["margin"] - 0.1) < 1e-9
+    assert raw["variants"] == ["a/1t/seed+0", "b/1t/seed+0"]
