@@ -14,7 +14,8 @@ Training runs ``min(rm.max_num_epochs * steps_per_epoch, rm.max_num_steps)`` ste
 by ``policy.train_global_batch_size`` (rounded down), as NeMo RL counts them.
 
 Examples:
-    >>> r = train_rm(overrides=["rm.max_num_steps=1", "rm.val_at_end=false", "rl_lab.init_checkpoint=null",
+    >>> r = train_rm(overrides=["rm.max_num_steps=1", "rm.val_at_start=false", "rm.val_at_end=false",
+    ...                         "rl_lab.init_checkpoint=null",
     ...                         "logger.log_dir=null"], progress=False)
     >>> "train/accuracy" in r.history[0], type(r.model).__name__
     (True, 'LlamaForSequenceClassification')

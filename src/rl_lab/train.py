@@ -6,7 +6,7 @@ Overrides use NeMo RL's dotted syntax, for example::
 
 Examples:
     >>> main(["--list"])  # doctest: +ELLIPSIS
-    dpo_addition
+    distillation_math
     ...
     0
 """
