@@ -86,7 +86,8 @@ def run_variant(variant: dict, out: Path, timeout: int, only: list[str]) -> dict
         seconds = time.perf_counter() - started
     outcomes = {}
     for file in sorted((folder / "outcomes").glob("*.json")):
-        outcomes[file.stem] = json.loads(file.read_text())["outcomes"]
+        if not only or file.stem in only:  # this run's notebooks only
+            outcomes[file.stem] = json.loads(file.read_text())["outcomes"]
     status = json.loads((folder / "status.json").read_text()) if (folder / "status.json").is_file() else {}
     runtimes = {Path(k).stem: v["runtime"] for k, v in status.items()}
     failed = sorted(Path(k).stem for k, v in status.items() if v["status"] != "ok")
@@ -201,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table_only:
         todo = [v for v in variants(args.threads, args.seeds) if v["label"] not in results]
         print(f"{len(todo)} variant(s) to run, {len(results)} reused from {args.results}", flush=True)
-        run_all(todo, results, args.results, args.results.parent, args.cores, args.timeout, args.notebooks)
+        # a folder of this run's own: two runs beside each other never read each other's outcomes
+        out = Path(tempfile.mkdtemp(prefix=f"{args.results.stem}-variants-", dir=args.results.parent))
+        print(f"notebook outputs in {out}", flush=True)
+        run_all(todo, results, args.results, out, args.cores, args.timeout, args.notebooks)
     print_tables(results, claimlib.load(EXPECTED))
     if args.write:
         write_back(results, EXPECTED)

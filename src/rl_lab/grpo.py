@@ -10,7 +10,9 @@ One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
    ``reward_model`` (:func:`grpo_environments`);
    with ``grpo.reward_shaping`` and DAPO's dynamic sampling
    (:mod:`rl_lab.grpo_batch`);
-3. compute ``prev_logprobs`` (the sampling policy) and reference log-probs;
+3. compute ``prev_logprobs`` (the trained policy) and reference log-probs, and with
+   ``rl_lab.generation_lag_steps`` the ``generation_logprobs`` of the stale policy that
+   sampled (:class:`LaggedGenerator`);
 4. **advantages**: the estimator ``grpo.adv_estimator.name`` selects, by default
    rewards normalised within each prompt's group (:mod:`rl_lab.advantages`);
 5. **train**: split the rollouts into ``policy.train_global_batch_size`` chunks,
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -145,8 +148,47 @@ def policy_update(
     return out
 
 
+class LaggedGenerator:
+    """The policy that generates: the trained one, or a copy of its weights from ``lag`` steps earlier.
+
+    Asynchronous GRPO in NeMo RL trains on trajectories up to
+    ``grpo.async_grpo.max_trajectory_age_steps`` steps old; this is its worst case, every
+    step's rollouts ``lag`` steps old (``rl_lab.generation_lag_steps``). Call
+    :meth:`for_step` once at the start of each step. Until ``lag`` steps have passed the
+    weights the run started (or resumed) with generate.
+
+    Args:
+        policy: The trained policy.
+        lag: Steps the generating weights trail the trained ones (0: none).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> policy = build_policy(load_recipe("grpo_math", ["rl_lab.init_checkpoint=null"]))
+        >>> LaggedGenerator(policy, 0).for_step() is policy
+        True
+        >>> lagged = LaggedGenerator(policy, 2)
+        >>> first = lagged.for_step().model
+        >>> first is not policy.model and not first.training
+        True
+    """
+
+    def __init__(self, policy: Policy, lag: int) -> None:
+        self.policy, self.lag = policy, lag
+        self.model = copy.deepcopy(policy.model).eval().requires_grad_(False) if lag else None
+        self._states: deque[dict[str, torch.Tensor]] = deque(maxlen=lag + 1)
+
+    def for_step(self) -> Policy:
+        """Records the trained weights and returns the policy this step generates with."""
+        if not self.lag:
+            return self.policy
+        self._states.append({k: v.detach().clone() for k, v in self.policy.model.state_dict().items()})
+        self.model.load_state_dict(self._states[0])
+        return Policy(self.model, self.policy.tokenizer, self.policy.optimizer, self.policy.device)
+
+
 def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datum], env: Environment, cfg: GRPORecipe,
-              loss_fn: LossFn = clipped_pg_loss, more_prompts: Callable[[int], Sequence[Datum]] | None = None) -> dict[str, float]:
+              loss_fn: LossFn = clipped_pg_loss, more_prompts: Callable[[int], Sequence[Datum]] | None = None,
+              generator: Policy | None = None) -> dict[str, float]:
     """One GRPO step: rollout (with shaping and dynamic sampling), log-probs, advantages, policy update.
 
     The advantage estimator is the one ``grpo.adv_estimator.name`` names
@@ -163,6 +205,8 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
         cfg: The recipe.
         loss_fn: The policy loss.
         more_prompts: Datums of further generation batches (dynamic sampling), by number.
+        generator: The policy that samples, when it is not ``policy`` (a stale copy); its
+            log-probs reach the loss as ``generation_logprobs``.
 
     Returns:
         Metrics: ``reward_mean`` (over every generated sample), ``loss``, ``kl_penalty``,
@@ -171,11 +215,14 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
         with dynamic sampling.
     """
     n = cfg.grpo.num_generations_per_prompt
-    samples = collect_samples(policy, prompts, env, cfg, more_prompts)
+    off_policy = generator is not None and generator is not policy
+    samples = collect_samples(generator if off_policy else policy, prompts, env, cfg, more_prompts)
     ro = samples.rollouts
     batch = message_logs_to_batch(ro.message_logs, policy.tokenizer.pad_token_id)
     mb = cfg.policy.train_micro_batch_size
     batch["prev_logprobs"] = batched_logprobs(policy.model, batch["input_ids"].to(policy.device), mb).cpu()
+    if off_policy:
+        batch["generation_logprobs"] = batched_logprobs(generator.model, batch["input_ids"].to(policy.device), mb).cpu()
     batch["reference_policy_logprobs"] = batched_logprobs(reference, batch["input_ids"].to(policy.device), mb).cpu()
     inputs = AdvantageInputs(samples.rewards, samples.group_ids, batch["token_mask"].to(samples.rewards.dtype),
                              ro.reward_components, batch["prev_logprobs"], batch["reference_policy_logprobs"])
@@ -339,11 +386,13 @@ def train_grpo(
     env, val_env = grpo_environments(cfg, reward_model, policy.tokenizer)
     train, val = grpo_data(cfg)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"], callback=callback)
+    lagged = LaggedGenerator(policy, cfg.rl_lab.generation_lag_steps)
 
     def train_step(step: int) -> dict[str, float]:
         t0 = time.perf_counter()
         metrics = grpo_step(policy, reference, step_prompts(train, step, 0, cfg), env, cfg, loss_fn,
-                            more_prompts=lambda number: step_prompts(train, step, number, cfg))
+                            more_prompts=lambda number: step_prompts(train, step, number, cfg),
+                            generator=lagged.for_step())
         return {**metrics, "step_time_s": time.perf_counter() - t0}
 
     loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, val_env, cfg),

@@ -5,10 +5,14 @@ Overrides use NeMo RL's dotted syntax, for example::
     python -m rl_lab.train grpo_math grpo.max_num_steps=5 loss_fn.ratio_clip_c=3
 
 Examples:
-    >>> main(["--list"])  # doctest: +ELLIPSIS
-    distillation_math
-    ...
-    0
+    ``--list`` prints the shipped recipes, one per line, and returns 0:
+
+    >>> import contextlib, io
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(["--list"])
+    >>> status, {"sft_addition", "dpo_addition", "grpo_math"} <= set(printed.getvalue().split())
+    (0, True)
 """
 
 from __future__ import annotations

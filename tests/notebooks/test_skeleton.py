@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 NB_DIR = REPO / "book" / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 TUTORIALS = ["sft-quickstart", "dpo", "grpo-math", "evaluation", "custom-environments",
-             "custom-loss-functions", "distributed-training-scaling", "distillation"]
+             "custom-loss-functions", "distributed-training-scaling", "distillation", "off-policy-correction",
+             "grpo-variants"]
 EXAMPLES = ["sft-openmathinstruct2", "grpo-deepscaler", "grpo-sliding-puzzle"]
 FIRST = ["Overview", "Prerequisites", "Imports"]
 LAST = ["Summary", "What's next"]

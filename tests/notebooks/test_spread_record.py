@@ -31,3 +31,18 @@ def test_a_run_of_one_notebook_records_its_spread_and_keeps_the_others(tmp_path)
     assert raw["notebooks"]["two"]["claims"][0]["measured"] == {"min": 0.6, "max": 0.8, "runs": 2}
     assert abs(raw["notebooks"]["two"]["claims"][0]["margin"] - 0.1) < 1e-9
     assert raw["variants"] == ["a/1t/seed+0", "b/1t/seed+0"]
+
+
+def test_a_variant_reads_only_its_own_run_and_its_own_notebooks(tmp_path, monkeypatch):
+    # outcome files another run left in the same folder are not this run's results
+    module = bench()
+    folder = tmp_path / "avx2-1t-seed+0"
+    (folder / "outcomes").mkdir(parents=True)
+    for name, value in (("mine", 0.5), ("someone-elses", 0.9)):
+        (folder / "outcomes" / f"{name}.json").write_text(json.dumps({"outcomes": {"acc": value}}))
+
+    class Done:
+        returncode = 0
+    monkeypatch.setattr(module.subprocess, "run", lambda *a, **k: Done())
+    result = module.run_variant({"label": "avx2/1t/seed+0", "env": {}}, tmp_path, 10, ["mine"])
+    assert result["outcomes"] == {"mine": {"acc": 0.5}}

@@ -24,6 +24,8 @@ PAIRS = {
     "notebooks/dpo": "guides/training-algorithms/dpo",
     "notebooks/grpo-math": "guides/training-algorithms/grpo",
     "notebooks/distillation": "guides/training-algorithms/on-policy-distillation",
+    "notebooks/grpo-variants": "guides/training-algorithms/dapo",
+    "notebooks/off-policy-correction": "guides/training-optimization/async-grpo",
 }
 
 

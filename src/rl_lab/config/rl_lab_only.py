@@ -153,9 +153,13 @@ class GRPORlLabSection(RlLabSection):
         advantage_groups: ``datum`` (the generations of one drawn datum form a group) or
             ``prompt`` (NeMo RL's rule: samples with identical prompt tokens form a group,
             also when a prompt was drawn twice); see :mod:`rl_lab.grpo_batch`.
+        generation_lag_steps: Generate each step's rollouts with the policy's weights from
+            this many steps earlier (the start's weights until there are that many), so that
+            generation and training disagree: the worst case of NeMo RL's asynchronous GRPO
+            (``grpo.async_grpo.max_trajectory_age_steps``). 0 generates with the trained policy.
 
     Raises:
-        ConfigError: For another value.
+        ConfigError: For another ``advantage_groups`` value or a negative lag.
 
     Examples:
         >>> GRPORlLabSection().advantage_groups
@@ -163,10 +167,13 @@ class GRPORlLabSection(RlLabSection):
     """
 
     advantage_groups: str = "datum"
+    generation_lag_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.advantage_groups not in ADVANTAGE_GROUPS:
             raise ConfigError(f"rl_lab.advantage_groups={self.advantage_groups!r}; choose one of {list(ADVANTAGE_GROUPS)}")
+        if self.generation_lag_steps < 0:
+            raise ConfigError(f"rl_lab.generation_lag_steps must be >= 0, got {self.generation_lag_steps}")
 
 
 @dataclass(frozen=True)
