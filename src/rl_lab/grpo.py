@@ -40,7 +40,7 @@ from rl_lab.advantages import AdvantageInputs, compute_advantages
 from rl_lab.config import ConfigError, GRPORecipe, LossFnConfig, load_recipe
 from rl_lab.data import BatchedDataDict, load_task, message_logs_to_batch, sliding_puzzle_split
 from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
-from rl_lab.environments import ENVIRONMENTS, Environment, MathEnvironment, RewardModelEnvironment
+from rl_lab.environments import ENVIRONMENTS, Environment, MathEnvironment, RewardModelEnvironment, make_environment
 from rl_lab.generation import compute_logprobs
 from rl_lab.grpo_batch import collect_samples, step_prompts
 from rl_lab.logger import MetricLogger, TrainResult
@@ -329,17 +329,16 @@ def grpo_environments(cfg: GRPORecipe, reward_model: torch.nn.Module | None = No
         >>> type(train_env).__name__, train_env is val_env
         ('MathEnvironment', True)
     """
-    names = [n for n in (*ENVIRONMENTS, "reward_model") if getattr(cfg.env, n, None) is not None]
     name = cfg.data.default.env_name if cfg.data.default is not None else None
-    if name is None and len(names) != 1:
-        raise ConfigError(f"the recipe configures env.{names}; name the one that scores the prompts with "
-                          f"data.default.env_name (one of {names})")
-    name = name or names[0]
-    if name not in names:
-        raise ConfigError(f"data.default.env_name={name!r} but env.{name} is not configured; configured: {names}")
-    if name != "reward_model":
-        env = ENVIRONMENTS[name]()
+    if name != "reward_model":  # main's path, untouched: the one rule-based environment of env
+        if name is not None and getattr(cfg.env, name, None) is None:
+            raise ConfigError(f"data.default.env_name={name!r} but env.{name} is not configured; "
+                              f"configure it or name one of {[n for n in ENVIRONMENTS if getattr(cfg.env, n) is not None]}")
+        _, env = make_environment(cfg.env) if name is None else (name, ENVIRONMENTS[name]())
         return env, env
+    if cfg.env.reward_model is None:
+        raise ConfigError("data.default.env_name='reward_model' but env.reward_model is not configured; add the "
+                          "env.reward_model section (see the grpo_rm_addition recipe)")
     rm_cfg = cfg.env.reward_model
     if reward_model is None:
         if rm_cfg.checkpoint_path is None:

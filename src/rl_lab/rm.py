@@ -5,9 +5,10 @@ the starting causal LM becomes a sequence classifier with one output
 (``policy.reward_model_cfg.enabled``, :func:`rl_lab.models.reward_model_from_lm`);
 each step scores the chosen and the rejected conversation of every pair and
 minimises :func:`rl_lab.losses.bradley_terry_loss`, the negative log-likelihood
-that the chosen one wins. The pairs are DPO's (:func:`rl_lab.data.preference_pairs`):
-the exact sum is chosen, a near miss rejected, so the model learns to tell right
-answers from wrong ones without ever being shown the rule.
+that the chosen one wins. The pairs come from :func:`rl_lab.data.reward_model_pairs`:
+the exact sum is chosen; the rejected answer is a near miss (DPO's pairs), another
+number or a malformed reply, so the model learns to tell right answers from wrong
+ones without ever being shown the rule.
 
 Training runs ``min(rm.max_num_epochs * steps_per_epoch, rm.max_num_steps)`` steps
 (``max_num_steps: -1``: no step limit), an epoch being the training pairs divided
@@ -31,7 +32,7 @@ from typing import Any
 import torch
 
 from rl_lab.config import ConfigError, RMRecipe, load_recipe
-from rl_lab.data import BatchedDataDict, load_task, preference_pairs
+from rl_lab.data import BatchedDataDict, Datum, load_task, reward_model_pairs
 from rl_lab.dpo import preference_batch
 from rl_lab.environments import sequence_scores
 from rl_lab.logger import MetricLogger, TrainResult
@@ -53,8 +54,8 @@ def rm_steps(cfg: RMRecipe, num_pairs: int) -> int:
 
     Examples:
         >>> cfg = load_recipe("rm_addition")
-        >>> rm_steps(cfg, 640), rm_steps(cfg, 10_000)  # 640 // 64 = 10 steps an epoch; the step limit caps the second
-        (10, 60)
+        >>> rm_steps(cfg, 640), rm_steps(cfg, 9_500)  # one epoch (max_num_steps: -1): 640 // 64 = 10, 9500 // 64 = 148
+        (10, 148)
     """
     per_epoch = num_pairs // cfg.policy.train_global_batch_size
     if per_epoch == 0:
@@ -118,6 +119,42 @@ def validate_rm(model: torch.nn.Module, val_pairs: BatchedDataDict, cfg: RMRecip
     return {k: metrics[k] for k in VAL_METRICS}
 
 
+def rm_val_pairs(cfg: RMRecipe) -> list[Datum]:
+    """The held-out pairs :func:`train_rm` validates on (the task's held-out problems, seed ``rm.seed + 1``).
+
+    Examples:
+        >>> pairs = rm_val_pairs(load_recipe("rm_addition"))
+        >>> len(pairs), sorted(pairs[0])
+        (500, ['chosen', 'kind', 'prompt', 'rejected', 'task'])
+    """
+    return reward_model_pairs(load_task(cfg.rl_lab.task)[1], cfg.rm.seed + 1)
+
+
+@torch.no_grad()
+def pair_accuracy(model: torch.nn.Module, pairs: list[Datum], tokenizer: Any, key: str = "kind") -> dict[str, float]:
+    """Share of pairs whose chosen reply the reward model scores higher, per value of ``pair[key]`` and overall.
+
+    Args:
+        model: The reward model.
+        pairs: Datums with ``prompt``, ``chosen``, ``rejected`` and ``key``.
+        tokenizer: The reward model's tokenizer.
+        key: The field to group by.
+
+    Returns:
+        ``{group: accuracy, ..., "all": accuracy}`` (a tie is not a win).
+    """
+    was_training = model.training
+    model.eval()
+    chosen, rejected = pair_scores(model, preference_batch(pairs, tokenizer), tokenizer.pad_token_id)
+    model.train(was_training)
+    wins: dict[str, list[bool]] = {}
+    for pair, win in zip(pairs, (chosen > rejected).tolist()):
+        wins.setdefault(str(pair[key]), []).append(win)
+    out = {group: sum(w) / len(w) for group, w in sorted(wins.items())}
+    out["all"] = float((chosen > rejected).float().mean()) if pairs else 0.0
+    return out
+
+
 def train_rm(
     recipe: RMRecipe | str = "rm_addition",
     overrides: list[str] | tuple[str, ...] = (),
@@ -157,9 +194,9 @@ def train_rm(
     pad = policy.tokenizer.pad_token_id
     if policy.model.config.pad_token_id != pad:
         policy.model.config.pad_token_id = pad
-    train, val = load_task(cfg.rl_lab.task)
-    train_pairs = preference_batch(preference_pairs(train, cfg.rm.seed), policy.tokenizer)
-    val_pairs = preference_batch(preference_pairs(val, cfg.rm.seed + 1), policy.tokenizer)
+    train = load_task(cfg.rl_lab.task)[0]
+    train_pairs = preference_batch(reward_model_pairs(train, cfg.rm.seed), policy.tokenizer)
+    val_pairs = preference_batch(rm_val_pairs(cfg), policy.tokenizer)
     max_steps = rm_steps(cfg, train_pairs.size)
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/loss", "val/accuracy"], callback=callback)
 
