@@ -32,7 +32,8 @@ from typing import Any
 import torch
 
 from rl_lab.config import ConfigError, RMRecipe, load_recipe
-from rl_lab.data import BatchedDataDict, Datum, load_task, reward_model_pairs
+from rl_lab.data import BatchedDataDict, load_task, reward_model_pairs
+from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
 from rl_lab.dpo import preference_batch
 from rl_lab.environments import sequence_scores
 from rl_lab.logger import MetricLogger, TrainResult
