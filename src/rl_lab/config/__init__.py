@@ -30,6 +30,7 @@ The package is split by concern; everything public is importable from
 * :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
 * :mod:`rl_lab.config.rm_sections`: reward models (``rm``, ``reward_model_cfg``,
   ``env.reward_model``, ``data.default.env_name``);
+* :mod:`rl_lab.config.ppo_sections`: ``ppo`` (with GAE's ``adv_estimator``), ``value`` and ``value_loss_fn``;
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
   starting-checkpoint target);
 * :mod:`rl_lab.config.recipes`: one recipe class per algorithm;
@@ -53,12 +54,23 @@ from rl_lab.config.grpo_sections import (
 from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.overrides import parse_override
+from rl_lab.config.ppo_sections import (
+    PPO_ADV_ESTIMATOR_NAMES,
+    MseValueLossConfig,
+    PPOAdvEstimatorConfig,
+    PPOLossFnConfig,
+    PPOSection,
+    RewardModelCfg,
+    RewardScalingConfig,
+    ValueConfig,
+)
 from rl_lab.config.recipes import (
     RECIPE_TYPES,
     DistillationRecipe,
     DPORecipe,
     EvalRecipe,
     GRPORecipe,
+    PPORecipe,
     Recipe,
     RMRecipe,
     SFTRecipe,
@@ -76,7 +88,6 @@ from rl_lab.config.rl_lab_only import (
 from rl_lab.config.rm_sections import (
     REWARD_MODEL_TYPES,
     DataDefaultConfig,
-    RewardModelCfg,
     RewardModelEnvConfig,
     RMSection,
 )
@@ -112,7 +123,8 @@ __all__ = [
     "SlidingPuzzleCfg", "SlidingPuzzleEnvConfig", "TARGET_METRICS", "TargetConfig", "TaskConfig", "TokenizerConfig",
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
     "DataDefaultConfig", "GRPODataConfig", "REWARD_MODEL_TYPES", "RMPolicyConfig", "RMRecipe", "RMSection",
-    "RewardModelCfg", "RewardModelEnvConfig",
+    "RewardModelEnvConfig",
     "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
-    "TeacherConfig",
+    "TeacherConfig", "MseValueLossConfig", "PPOAdvEstimatorConfig", "PPOLossFnConfig", "PPORecipe", "PPOSection", "PPO_ADV_ESTIMATOR_NAMES",
+    "RewardModelCfg", "RewardScalingConfig", "ValueConfig",
 ]

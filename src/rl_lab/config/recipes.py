@@ -7,6 +7,7 @@ from typing import Union
 
 from rl_lab.config.distillation_sections import DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
+from rl_lab.config.ppo_sections import MseValueLossConfig, PPOLossFnConfig, PPOSection, ValueConfig
 from rl_lab.config.rl_lab_only import DistillationRlLabSection, GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
@@ -123,6 +124,27 @@ class DistillationRecipe(TrainingRecipe):
 
 
 @dataclass(frozen=True)
+class PPORecipe(TrainingRecipe):
+    """A PPO recipe (counterpart: ``examples/configs/ppo_math_1B.yaml``).
+
+    ``policy`` is the actor, ``value`` the critic, ``loss_fn`` the actor's clipped loss and
+    ``value_loss_fn`` the critic's.
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("ppo_addition").ppo.adv_estimator.name
+        'gae'
+    """
+
+    policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    ppo: PPOSection = field(default_factory=PPOSection)
+    loss_fn: PPOLossFnConfig = field(default_factory=PPOLossFnConfig)
+    value: ValueConfig = field(default_factory=ValueConfig)
+    value_loss_fn: MseValueLossConfig = field(default_factory=MseValueLossConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+
+@dataclass(frozen=True)
 
 
 class EvalRecipe:
@@ -139,7 +161,7 @@ class EvalRecipe:
     rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
-Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, DistillationRecipe, EvalRecipe]
+Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, DistillationRecipe, PPORecipe, EvalRecipe]
 RECIPE_TYPES: dict[str, type] = {
     "sft": SFTRecipe,
     "dpo": DPORecipe,
@@ -147,4 +169,5 @@ RECIPE_TYPES: dict[str, type] = {
     "rm": RMRecipe,
     "eval": EvalRecipe,
     "distillation": DistillationRecipe,
+    "ppo": PPORecipe,
 }
