@@ -1,7 +1,7 @@
 """Typed, frozen recipe configs read from YAML with NeMo RL's key names.
 
 A recipe is a YAML file in ``rl_lab/recipes/``. Its sections and keys are
-named exactly like NeMo RL's (``policy.*``, ``sft.*``, ``dpo.*``, ``grpo.*``,
+named exactly like NeMo RL's (``policy.*``, ``sft.*``, ``dpo.*``, ``rm.*``, ``grpo.*``,
 ``loss_fn.*``, ``data.*``, ``env.*``, ``logger.*``, ``checkpointing.*``,
 ``eval.*``, ``generation.*``) wherever the concept is the same, so a reader can
 carry a key from this book to a real NeMo RL run. Everything that exists only in
@@ -28,6 +28,8 @@ The package is split by concern; everything public is importable from
 * :mod:`rl_lab.config.grpo_sections`: ``grpo`` and ``loss_fn``, with the advantage
   estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
 * :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
+* :mod:`rl_lab.config.rm_sections`: reward models (``rm``, ``reward_model_cfg``,
+  ``env.reward_model``, ``data.default.env_name``);
 * :mod:`rl_lab.config.ppo_sections`: ``ppo`` (with GAE's ``adv_estimator``), ``value`` and ``value_loss_fn``;
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
   starting-checkpoint target);
@@ -70,6 +72,7 @@ from rl_lab.config.recipes import (
     GRPORecipe,
     PPORecipe,
     Recipe,
+    RMRecipe,
     SFTRecipe,
 )
 from rl_lab.config.rl_lab_only import (
@@ -82,6 +85,12 @@ from rl_lab.config.rl_lab_only import (
     TargetConfig,
     TaskConfig,
 )
+from rl_lab.config.rm_sections import (
+    REWARD_MODEL_TYPES,
+    DataDefaultConfig,
+    RewardModelEnvConfig,
+    RMSection,
+)
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -91,12 +100,14 @@ from rl_lab.config.sections import (
     EvalSection,
     GameConfig,
     GenerationConfig,
+    GRPODataConfig,
     GRPOPolicyConfig,
     LoggerConfig,
     MathEnvConfig,
     OptimizerConfig,
     OptimizerKwargs,
     PolicyConfig,
+    RMPolicyConfig,
     SFTSection,
     SlidingPuzzleCfg,
     SlidingPuzzleEnvConfig,
@@ -111,6 +122,8 @@ __all__ = [
     "PolicyConfig", "RECIPE_DIR", "RECIPE_TYPES", "Recipe", "RlLabSection", "SFTRecipe", "SFTSection",
     "SlidingPuzzleCfg", "SlidingPuzzleEnvConfig", "TARGET_METRICS", "TargetConfig", "TaskConfig", "TokenizerConfig",
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
+    "DataDefaultConfig", "GRPODataConfig", "REWARD_MODEL_TYPES", "RMPolicyConfig", "RMRecipe", "RMSection",
+    "RewardModelEnvConfig",
     "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
     "TeacherConfig", "MseValueLossConfig", "PPOAdvEstimatorConfig", "PPOLossFnConfig", "PPORecipe", "PPOSection", "PPO_ADV_ESTIMATOR_NAMES",
     "RewardModelCfg", "RewardScalingConfig", "ValueConfig",

@@ -16,11 +16,14 @@ from rl_lab.config.sections import (
     EnvConfig,
     EvalGenerationConfig,
     EvalSection,
+    GRPODataConfig,
     GRPOPolicyConfig,
     LoggerConfig,
     PolicyConfig,
+    RMPolicyConfig,
     SFTSection,
 )
+from rl_lab.config.rm_sections import RMSection
 
 @dataclass(frozen=True)
 
@@ -78,10 +81,25 @@ class GRPORecipe(TrainingRecipe):
     """
 
     policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    data: GRPODataConfig = field(default_factory=GRPODataConfig)
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     rl_lab: GRPORlLabSection = field(default_factory=GRPORlLabSection)
+
+
+@dataclass(frozen=True)
+class RMRecipe(TrainingRecipe):
+    """A reward-model recipe (counterpart: ``examples/configs/rm.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("rm_addition").policy.reward_model_cfg.reward_model_type
+        'bradley_terry'
+    """
+
+    policy: RMPolicyConfig = field(default_factory=RMPolicyConfig)
+    rm: RMSection = field(default_factory=RMSection)
 
 
 @dataclass(frozen=True)
@@ -143,11 +161,12 @@ class EvalRecipe:
     rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
-Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, DistillationRecipe, PPORecipe, EvalRecipe]
+Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, DistillationRecipe, PPORecipe, EvalRecipe]
 RECIPE_TYPES: dict[str, type] = {
     "sft": SFTRecipe,
     "dpo": DPORecipe,
     "grpo": GRPORecipe,
+    "rm": RMRecipe,
     "eval": EvalRecipe,
     "distillation": DistillationRecipe,
     "ppo": PPORecipe,
