@@ -85,21 +85,21 @@ fresh-check:
 
 # make live - the author's loop: serve the book on http://127.0.0.1:$(PORT) and, on every save under
 # book/, rebuild what changed and reload the browser (sphinx-autobuild, from the test extra, installed
-# when missing). Sphinx reads book/conf.py, which `jupyter-book config sphinx` writes from _config.yml
+# when missing, run through bookkit.cli.live: a Sphinx process set up before the save builds it). Sphinx reads book/conf.py, which `jupyter-book config sphinx` writes from _config.yml
 # and _toc.yml (git-ignored; regenerated when either changes: restart make live after editing them).
 # Notebooks come from the execution cache that `make book` fills; unchanged ones never re-run.
 # Warnings are shown, not fatal: `make book` stays the strict check. Output: $(LIVE_DIR), apart from
-# `make book`'s HTML. Edits to src/rl_lab refresh the API pages too. Pagefind indexing is off
-# (LIVE_OPTS= turns it back on).
+# `make book`'s HTML. Edits to src/rl_lab refresh the API pages too. Pagefind indexing and figure
+# numbering are off (LIVE_OPTS= turns them back on).
 LIVE_DIR  ?= book/_build/live
-LIVE_OPTS ?= -D bookkit_search_enabled=0
+LIVE_OPTS ?= -D bookkit_search_enabled=0 -D bookkit_figure_numbers=0 -D html_use_index=0
 .PHONY: live
 book/conf.py: book/_config.yml book/_toc.yml
 	$(BIN)/jupyter-book config sphinx book/ >/dev/null
 
 live: setup book/conf.py
 	@$(BIN)/python -c "import sphinx_autobuild" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test]"
-	$(BIN)/python -m sphinx_autobuild book $(LIVE_DIR) -d $(LIVE_DIR)-doctrees -n $(LIVE_OPTS) \
+	$(BIN)/python -m bookkit.cli.live book $(LIVE_DIR) -d $(LIVE_DIR)-doctrees -n $(LIVE_OPTS) \
 		--host 127.0.0.1 --port $(PORT) --ignore "$(CURDIR)/book/_build" --ignore "$(CURDIR)/book/conf.py" \
 		--ignore "$(CURDIR)/book/api/rl_lab" --ignore "$(CURDIR)/book/api/nemo_rl" --watch src/rl_lab \
 		--ignore "*/.ipynb_checkpoints/*" --ignore "*~" --ignore "*.sw?" --ignore "*/.#*"

@@ -5,7 +5,9 @@ One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
 1. take ``grpo.num_prompts_per_step`` prompts and repeat each
    ``grpo.num_generations_per_prompt`` times;
 2. **rollout**: generate, let the environment score (and, for multi-turn
-   environments, answer) up to ``grpo.max_rollout_turns`` times;
+   environments, answer) up to ``grpo.max_rollout_turns`` times; the environment
+   is the one ``data.default.env_name`` names, a trained reward model with
+   ``reward_model`` (:func:`grpo_environments`);
    with ``grpo.reward_shaping`` and DAPO's dynamic sampling
    (:mod:`rl_lab.grpo_batch`);
 3. compute ``prev_logprobs`` (the trained policy) and reference log-probs, and with
@@ -40,10 +42,11 @@ from rl_lab.advantages import AdvantageInputs, compute_advantages
 from rl_lab.config import ConfigError, GRPORecipe, LossFnConfig, load_recipe
 from rl_lab.data import BatchedDataDict, load_task, message_logs_to_batch, sliding_puzzle_split
 from rl_lab.data.messages import Datum  # the defining module: the API pages link the alias
-from rl_lab.environments import Environment, make_environment
+from rl_lab.environments import ENVIRONMENTS, Environment, MathEnvironment, RewardModelEnvironment, make_environment
 from rl_lab.generation import compute_logprobs
 from rl_lab.grpo_batch import collect_samples, step_prompts
 from rl_lab.logger import MetricLogger, TrainResult
+from rl_lab.models import load_reward_model
 from rl_lab.loop import Loop, MetricAccumulator, mean_over_steps, run
 from rl_lab.losses import clipped_pg_loss
 from rl_lab.opd import (agent_refs_of, gap_metrics, load_teachers, resolve_reference_aliases, routed_teacher_logprobs,
@@ -318,6 +321,59 @@ def grpo_data(cfg: GRPORecipe) -> tuple[list[Datum], list[Datum]]:
     return sliding_puzzle_split(game.size, game.shuffle_moves, puzzle.cfg.max_moves, task.train_size, task.val_size, task.seed)
 
 
+def grpo_environments(cfg: GRPORecipe, reward_model: torch.nn.Module | None = None,
+                      tokenizer: Any = None) -> tuple[Environment, Environment]:
+    """The environment that scores training rollouts and the one that scores validation.
+
+    ``data.default.env_name`` names the ``env`` sub-section that scores the prompts
+    (null: the only one configured), as in NeMo RL. ``reward_model`` selects
+    ``env.reward_model``: a :class:`~rl_lab.environments.RewardModelEnvironment` around
+    ``reward_model`` (or, when that is None, the model saved at
+    ``env.reward_model.checkpoint_path``).
+
+    Validation (rl_lab only): when the rewards come from a reward model and the
+    recipe also configures ``env.math``, held-out answers are scored by the
+    verifier, so ``val/accuracy`` stays exact-match accuracy, the quantity the
+    reward model stands in for. NeMo RL validates with the training environment.
+
+    Args:
+        cfg: The recipe.
+        reward_model: A trained reward model for ``env.reward_model`` (optional).
+        tokenizer: The reward model's tokenizer (default: rl_lab's).
+
+    Returns:
+        ``(training environment, validation environment)``.
+
+    Raises:
+        ConfigError: If the named environment is not configured, or several are and none is named.
+
+    Examples:
+        >>> train_env, val_env = grpo_environments(load_recipe("grpo_math"))
+        >>> type(train_env).__name__, train_env is val_env
+        ('MathEnvironment', True)
+    """
+    name = cfg.data.default.env_name if cfg.data.default is not None else None
+    if name != "reward_model":  # main's path, untouched: the one rule-based environment of env
+        if name is not None and getattr(cfg.env, name, None) is None:
+            raise ConfigError(f"data.default.env_name={name!r} but env.{name} is not configured; "
+                              f"configure it or name one of {[n for n in ENVIRONMENTS if getattr(cfg.env, n) is not None]}")
+        _, env = make_environment(cfg.env) if name is None else (name, ENVIRONMENTS[name]())
+        return env, env
+    if cfg.env.reward_model is None:
+        raise ConfigError("data.default.env_name='reward_model' but env.reward_model is not configured; add the "
+                          "env.reward_model section (see the grpo_rm_addition recipe)")
+    rm_cfg = cfg.env.reward_model
+    if reward_model is None:
+        if rm_cfg.checkpoint_path is None:
+            raise ConfigError("env.reward_model needs a reward model: pass reward_model= (e.g. train_rm(...).model) "
+                              "or set env.reward_model.checkpoint_path to a directory train_rm checkpointed to")
+        reward_model = load_reward_model(rm_cfg.checkpoint_path)
+    from rl_lab.tokenizer import CharTokenizer
+
+    env = RewardModelEnvironment(reward_model, tokenizer or CharTokenizer(), rm_cfg.batch_size)
+    return env, MathEnvironment() if cfg.env.math is not None else env
+
+
 def train_grpo(
     recipe: GRPORecipe | str = "grpo_math",
     overrides: list[str] | tuple[str, ...] = (),
@@ -327,6 +383,7 @@ def train_grpo(
     profile: str | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     loss_fn: LossFn = clipped_pg_loss,
+    reward_model: torch.nn.Module | None = None,
     teachers: Mapping[str, torch.nn.Module] | None = None,
     train_data: Sequence[Datum] | None = None,
 ) -> TrainResult:
@@ -339,6 +396,7 @@ def train_grpo(
             one: :func:`rl_lab.run.train` passes it); None builds a fresh one.
         progress: As for :func:`rl_lab.sft.train_sft` (and ``live_plot``, ``profile``, ``callback``).
         loss_fn: Policy loss with :func:`rl_lab.losses.clipped_pg_loss`'s signature.
+        reward_model: Reward model for ``env.reward_model`` (see :func:`grpo_environments`).
         teachers: With ``on_policy_distillation.enabled``: model name (a value of
             ``teacher_model_by_agent_name``) -> teacher; a missing one is fetched with
             :func:`rl_lab.model_cache.get_checkpoint`. Copies are used; the caller's stay as they were.
@@ -361,7 +419,7 @@ def train_grpo(
         raise ConfigError("grpo.adv_estimator.name=opd needs teachers: set on_policy_distillation.enabled=true and "
                           "on_policy_distillation.teacher_model_by_agent_name={<agent name>: <checkpoint name>}")
     serving = load_teachers(cfg.on_policy_distillation, teachers, policy.device, policy.tokenizer.vocab_size)
-    _, env = make_environment(cfg.env)
+    env, val_env = grpo_environments(cfg, reward_model, policy.tokenizer)
     train, val = grpo_data(cfg)
     train = list(train_data) if train_data is not None else train
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"], callback=callback)
@@ -374,6 +432,6 @@ def train_grpo(
                             generator=lagged.for_step(), teachers=serving)
         return {**metrics, "step_time_s": time.perf_counter() - t0}
 
-    loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, env, cfg),
+    loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, val_env, cfg),
                 "reward_mean", extra_models={"reference": reference, **{f"teacher_{k}": m for k, m in serving.items()}})
     return run(cfg, policy, loop, logger, progress, started)

@@ -1,4 +1,4 @@
-"""Tiny causal language models built from a ``transformers`` config (no download).
+"""Tiny causal language models built from a ``transformers`` config (no download), and reward models made from them.
 
 Examples:
     >>> from rl_lab.config import ModelSizeConfig
@@ -9,11 +9,24 @@ Examples:
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel, Qwen2Config, Qwen2ForCausalLM
+from safetensors.torch import load_model
+from transformers import (
+    AutoModelForSequenceClassification,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
+from rl_lab.checkpoint import latest_checkpoint
 from rl_lab.config import ModelSizeConfig
+from rl_lab.tokenizer import CharTokenizer
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -81,6 +94,82 @@ def build_model(
         torch.manual_seed(seed)
         model = _tiny(cfg, vocab_size)
     return model.to(device=device, dtype=DTYPES[dtype]).train()
+
+
+def reward_model_from_lm(lm: PreTrainedModel, pad_token_id: int = 0, seed: int = 0) -> PreTrainedModel:
+    """A Bradley-Terry reward model that starts from a causal LM: its body, a new scalar head.
+
+    What NeMo RL's ``policy.reward_model_cfg.enabled`` does to a policy checkpoint: the
+    model is loaded as a sequence classifier with ``num_labels=1``. The transformer body
+    (embeddings and layers) is copied from ``lm``; the LM head is dropped and a linear
+    ``score`` head (hidden size -> 1, no bias) is freshly initialised. The score of a
+    sequence is the head's output at its last non-pad token.
+
+    Args:
+        lm: The causal LM to start from (not changed). A model that already is a
+            sequence classifier is copied as it is.
+        pad_token_id: Padding id the classifier skips when it looks for the last token.
+        seed: Seed of the head's initialisation.
+
+    Returns:
+        The reward model (same dtype and device as ``lm``), in train mode.
+
+    Examples:
+        >>> lm = build_model(ModelSizeConfig(hidden_size=32, num_layers=1, intermediate_size=64), vocab_size=50)
+        >>> rm = reward_model_from_lm(lm)
+        >>> type(rm).__name__, rm.score.out_features
+        ('LlamaForSequenceClassification', 1)
+        >>> bool(torch.equal(rm.model.embed_tokens.weight, lm.model.embed_tokens.weight))
+        True
+    """
+    if getattr(lm.config, "num_labels", None) == 1 and hasattr(lm, "score"):
+        return copy.deepcopy(lm).train()
+    config = copy.deepcopy(lm.config)
+    config.num_labels = 1
+    config.pad_token_id = pad_token_id
+    config.architectures = None
+    param = next(lm.parameters())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        rm = AutoModelForSequenceClassification.from_config(config)
+    body = getattr(rm, rm.base_model_prefix)
+    body.load_state_dict(getattr(lm, lm.base_model_prefix).state_dict())
+    return rm.to(device=param.device, dtype=param.dtype).train()
+
+
+def load_reward_model(checkpoint_path: str, device: str = "cpu") -> PreTrainedModel:
+    """Loads a reward model that :func:`rl_lab.rm.train_rm` saved (``env.reward_model.checkpoint_path``).
+
+    Args:
+        checkpoint_path: A ``step_N`` folder, or a ``checkpointing.checkpoint_dir`` (its newest ``step_N``).
+        device: Torch device.
+
+    Returns:
+        The reward model in eval mode.
+
+    Raises:
+        FileNotFoundError: If no checkpoint is found there (the message says how to write one).
+        ValueError: If the checkpoint is not a reward model's.
+    """
+    path = Path(checkpoint_path)
+    if not (path / "model.safetensors").exists():
+        path = latest_checkpoint(path) or path
+    if not (path / "model.safetensors").exists() or not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"env.reward_model.checkpoint_path={checkpoint_path!r}: no reward-model checkpoint there; train one with "
+            f"rl_lab.rm.train_rm('rm_addition', overrides=['checkpointing.enabled=true', "
+            f"'checkpointing.checkpoint_dir={checkpoint_path}'])"
+        )
+    recipe = json.loads((path / "config.json").read_text())
+    if recipe.get("rl_lab", {}).get("algorithm") != "rm":
+        raise ValueError(f"env.reward_model.checkpoint_path: {path} holds a {recipe.get('rl_lab', {}).get('algorithm')!r} "
+                         f"checkpoint, not a reward model's (rl_lab.algorithm: rm)")
+    tokenizer = CharTokenizer()
+    lm = build_model(ModelSizeConfig(**recipe["rl_lab"]["model"]), tokenizer.vocab_size,
+                     dtype=recipe["policy"]["precision"], device=device)
+    rm = reward_model_from_lm(lm, tokenizer.pad_token_id)
+    load_model(rm, str(path / "model.safetensors"), device=device)
+    return rm.eval()
 
 
 def load_pretrained(model_name: str, dtype: str = "bfloat16", device: str = "cuda") -> PreTrainedModel:

@@ -144,8 +144,8 @@ def build_policy(recipe: Any, model: torch.nn.Module | None = None, profile: str
 
 
 def _seed_of(recipe: Any) -> int:
-    """The algorithm section's seed (``sft.seed``, ``dpo.seed``, ``grpo.seed`` or ``distillation.seed``)."""
-    for section in ("sft", "dpo", "grpo", "distillation"):
+    """The algorithm section's seed (``sft.seed``, ``dpo.seed``, ``rm.seed``, ``grpo.seed``, ``distillation.seed`` or ``ppo.seed``)."""
+    for section in ("sft", "dpo", "rm", "grpo", "distillation", "ppo"):
         if hasattr(recipe, section):
             return getattr(recipe, section).seed
     return 0

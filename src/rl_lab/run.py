@@ -27,15 +27,17 @@ from rl_lab.config import load_recipe
 from rl_lab.data import load_task
 from rl_lab.distillation import train_distillation
 from rl_lab.dpo import train_dpo
+from rl_lab.rm import train_rm
 from rl_lab.evaluation import evaluate_accuracy
 from rl_lab.grpo import train_grpo
 from rl_lab.logger import TrainResult
 from rl_lab.model_cache import get_checkpoint
+from rl_lab.ppo import train_ppo
 from rl_lab.sft import train_sft
 from rl_lab.tokenizer import CharTokenizer
 
 TRAINERS: dict[str, Callable[..., TrainResult]] = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo,
-                                                   "distillation": train_distillation}
+                                                   "distillation": train_distillation, "rm": train_rm, "ppo": train_ppo}
 
 
 def starting_model(cfg: Any, profile: str | None = None) -> torch.nn.Module | None:

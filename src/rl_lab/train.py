@@ -41,6 +41,7 @@ RUNNERS: dict[str, Callable[[Any, bool], dict[str, float]]] = {
     "dpo": _run_training,
     "grpo": _run_training,
     "distillation": _run_training,
+    "rm": _run_training,
     "eval": _run_eval,
 }
 

@@ -146,3 +146,21 @@ def test_base_script_finds_the_site_root_in_the_requested_path(site, path, root)
                % (json.dumps(path), json.dumps(path)) + script + "\nconsole.log(written.match(/^data-content_root=([^<]*)<base href=\"http:\\/\\/h([^\"]*)\">/).slice(1).join(' '));")
     out = subprocess.run([node, "-e", harness], capture_output=True, text=True, check=True).stdout.strip()
     assert out == f"{root} {root}"  # the content root and the <base>
+
+
+@pytest.mark.parametrize("override, numbered", [({}, True), ({"bookkit_figure_numbers": "0"}, False)])
+def test_figure_numbers_follow_the_setting_even_when_another_extension_turns_numfig_on(tmp_path, override, numbered):
+    # sphinx-jupyterbook-latex switches numfig on at config-inited (as here); make live passes
+    # -D bookkit_figure_numbers=0 and the captions then carry no number
+    (tmp_path / "conf.py").write_text(
+        'extensions = ["myst_parser", "bookkit.site.sitefixes"]\n'
+        "def setup(app):\n"
+        "    app.connect('config-inited', lambda app, config: setattr(config, 'numfig', True))\n")
+    (tmp_path / "index.md").write_text("# Home\n\n```{figure} pic.png\n:name: pic\n\nA caption.\n```\n")
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = tmp_path / "_build"
+    app = Sphinx(str(tmp_path), str(tmp_path), str(out), str(out / ".doctrees"), "html", freshenv=True,
+                 status=None, confoverrides=override)
+    app.build()
+    assert app.config.numfig is numbered
+    assert ('<span class="caption-number">Fig. 1 </span>' in (out / "index.html").read_text()) is numbered

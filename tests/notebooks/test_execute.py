@@ -108,8 +108,10 @@ def test_notebook_runs_under_smoke(path, tmp_path, smoke_env):
     errors = [o for o in raising[0].outputs if o["output_type"] == "error"]
     assert errors and errors[0]["ename"] == "ConfigError", f"expected rl_lab's ConfigError, got {errors}"
     message = errors[0]["evalue"]
-    # an unknown key, a wrong type, or one key that needs another: each names the key it is about
-    assert re.search(r"(unknown config key|expects|needs) [\w.]+", message), message
+    # an unknown key, a wrong type, one key that needs another, or a value outside the allowed
+    # choices ("ppo.adv_estimator.name='grpo'; PPO supports [...]"): each names the key it is about
+    named = r"(unknown config key|expects|needs) [\w.]+|^[\w.]+=\S+; (choose one of|\w+ supports) \["
+    assert re.search(named, message), message
     assert "source:" in message, f"the message must say where the bad value came from: {message}"
     shown = ANSI.sub("", "\n".join(errors[0]["traceback"]))
     assert "File " not in shown and "rl_lab/config.py" not in shown and len(errors[0]["traceback"]) <= 2, \

@@ -23,7 +23,7 @@ NB_DIR = REPO / "book" / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 TUTORIALS = ["sft-quickstart", "dpo", "grpo-math", "evaluation", "custom-environments",
              "custom-loss-functions", "distributed-training-scaling", "distillation", "off-policy-correction",
-             "grpo-variants"]
+             "grpo-variants", "reward-models", "ppo"]
 EXAMPLES = ["sft-openmathinstruct2", "grpo-deepscaler", "grpo-sliding-puzzle"]
 FIRST = ["Overview", "Prerequisites", "Imports"]
 LAST = ["Summary", "What's next"]

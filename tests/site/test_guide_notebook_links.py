@@ -26,6 +26,8 @@ PAIRS = {
     "notebooks/distillation": "guides/training-algorithms/on-policy-distillation",
     "notebooks/grpo-variants": "guides/training-algorithms/dapo",
     "notebooks/off-policy-correction": "guides/training-optimization/async-grpo",
+    "notebooks/reward-models": "guides/training-algorithms/reward-models",
+    "notebooks/ppo": "guides/training-algorithms/ppo",
 }
 
 

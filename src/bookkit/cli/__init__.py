@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("bookkit.checkconfig", "check a NeMo RL YAML or run_*.py command against a release's configs"),
     "drift": ("bookkit.refcheck.drift", "list the book's references that another release's manifest would break"),
     "releases": ("bookkit.nemorl.releases_page", "write the what-changed pages between NeMo RL releases (--check to verify)"),
+    "live": ("bookkit.cli.live", "make live's server: sphinx-autobuild building in a Sphinx process set up in advance"),
     "notebooks": ("bookkit.execution.nbrun", "execute all notebooks under one rl_lab profile (make notebooks-full)"),
 }
 

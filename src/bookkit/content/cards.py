@@ -27,7 +27,8 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit.core import toc
 from bookkit.core.events import CARD_VISIBLE, add_events
-from bookkit.core.pages import FrontMatterError, read_front_matter, source_of
+from bookkit.core.pagedeps import use_front_matter
+from bookkit.core.pages import FrontMatterError, source_of
 from bookkit.core.settings import read, register, setting
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,8 @@ class _CardsDirective(SphinxDirective):
                 logger.warning(f"card target '{docname}' has no source file; fix the name or create the page",
                                location=self.get_location(), type="bookkit", subtype="cards")
                 continue
-            self.env.note_dependency(str(path))
             try:
-                fm = read_front_matter(path)
+                fm = use_front_matter(self.env, path)
             except FrontMatterError:
                 fm = None  # bookkit.content.frontmatter reports it on the page itself
             data = fm.data if fm else {}
@@ -107,6 +107,7 @@ class PageCardsDirective(_CardsDirective):
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("bookkit.core.pagedeps")
     app.setup_extension("sphinx_design")
     register(app, CardsSettings)
     add_events(app)

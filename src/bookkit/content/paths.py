@@ -38,7 +38,8 @@ from sphinx.util.docutils import SphinxDirective
 from bookkit import __version__
 from bookkit.core.events import add_events, page_hidden
 from bookkit.core.io import write_if_changed
-from bookkit.core.pages import FrontMatter, FrontMatterError, read_front_matter, source_of
+from bookkit.core.pagedeps import use_front_matter
+from bookkit.core.pages import FrontMatter, FrontMatterError, source_of
 from bookkit.core.settings import read, register, setting
 from bookkit.core.store import ENV_VERSION, DocStore, enable
 from bookkit.core.suggest import closest
@@ -76,9 +77,8 @@ def _title_of(env: BuildEnvironment, docname: str) -> str:
     path = source_of(env.srcdir, docname)
     if path is None:
         return docname
-    env.note_dependency(str(path))
     try:
-        return read_front_matter(path).title
+        return use_front_matter(env, path).title
     except FrontMatterError:
         return docname
 
@@ -159,9 +159,8 @@ class LearningPathDirective(SphinxDirective):
             if path is None:
                 self._unknown(docname, line)
             else:
-                self.env.note_dependency(str(path))
                 try:
-                    fm = read_front_matter(path)
+                    fm = use_front_matter(self.env, path)
                 except FrontMatterError:
                     fm = FrontMatter(Path(path), {})  # bookkit.content.frontmatter reports it on that page
             minutes = fm.data.get("time_minutes") if fm else None
@@ -197,6 +196,7 @@ def write_json(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("bookkit.core.pagedeps")
     register(app, PathsSettings)
     app.add_directive("learning-path", LearningPathDirective)
     enable(app)

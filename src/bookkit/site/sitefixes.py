@@ -59,6 +59,9 @@ class SiteFixSettings:
     notfound_page: str = setting("404", "Name of the not-found page written at the site root ('' = none).",
                                  rebuild="html")
     notfound_title: str = setting("Page not found", "Title and heading of the not-found page.", rebuild="html")
+    figure_numbers: bool = setting(True, "Number figures and tables ('Fig. 3'). Numbering reads every page's doctree "
+                                   "on every build, so make live turns it off (-D bookkit_figure_numbers=0); "
+                                   "this has the last word over extensions that switch numfig on.")
 
 
 # -- config ---------------------------------------------------------------------------------------
@@ -75,6 +78,8 @@ def configure(app: Sphinx, config: Config) -> None:
         config.html_static_path.append(str(STATIC))
     if not config.html_favicon:
         config.html_favicon = str(STATIC / FAVICON)
+    if not read(config, SiteFixSettings).figure_numbers:
+        config.numfig = False  # sphinx-jupyterbook-latex sets it on config-inited (priority 500)
 
 
 def add_assets(app: Sphinx) -> None:

@@ -1,7 +1,7 @@
 """Typed, frozen recipe configs read from YAML with NeMo RL's key names.
 
 A recipe is a YAML file in ``rl_lab/recipes/``. Its sections and keys are
-named exactly like NeMo RL's (``policy.*``, ``sft.*``, ``dpo.*``, ``grpo.*``,
+named exactly like NeMo RL's (``policy.*``, ``sft.*``, ``dpo.*``, ``rm.*``, ``grpo.*``,
 ``loss_fn.*``, ``data.*``, ``env.*``, ``logger.*``, ``checkpointing.*``,
 ``eval.*``, ``generation.*``) wherever the concept is the same, so a reader can
 carry a key from this book to a real NeMo RL run. Everything that exists only in
@@ -29,6 +29,9 @@ The package is split by concern; everything public is importable from
   estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
 * :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
 * :mod:`rl_lab.config.opd_sections`: ``on_policy_distillation`` (multi-teacher distillation on GRPO);
+* :mod:`rl_lab.config.rm_sections`: reward models (``rm``, ``reward_model_cfg``,
+  ``env.reward_model``, ``data.default.env_name``);
+* :mod:`rl_lab.config.ppo_sections`: ``ppo`` (with GAE's ``adv_estimator``), ``value`` and ``value_loss_fn``;
 * :mod:`rl_lab.config.rl_lab_only`: the ``rl_lab:`` section (model size, task,
   starting-checkpoint target);
 * :mod:`rl_lab.config.recipes`: one recipe class per algorithm;
@@ -53,7 +56,27 @@ from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
 from rl_lab.config.opd_sections import OnPolicyDistillationConfig
 from rl_lab.config.overrides import parse_override
-from rl_lab.config.recipes import RECIPE_TYPES, DistillationRecipe, DPORecipe, EvalRecipe, GRPORecipe, Recipe, SFTRecipe
+from rl_lab.config.ppo_sections import (
+    PPO_ADV_ESTIMATOR_NAMES,
+    MseValueLossConfig,
+    PPOAdvEstimatorConfig,
+    PPOLossFnConfig,
+    PPOSection,
+    RewardModelCfg,
+    RewardScalingConfig,
+    ValueConfig,
+)
+from rl_lab.config.recipes import (
+    RECIPE_TYPES,
+    DistillationRecipe,
+    DPORecipe,
+    EvalRecipe,
+    GRPORecipe,
+    PPORecipe,
+    Recipe,
+    RMRecipe,
+    SFTRecipe,
+)
 from rl_lab.config.rl_lab_only import (
     ADVANTAGE_GROUPS,
     TARGET_METRICS,
@@ -64,6 +87,12 @@ from rl_lab.config.rl_lab_only import (
     TargetConfig,
     TaskConfig,
 )
+from rl_lab.config.rm_sections import (
+    REWARD_MODEL_TYPES,
+    DataDefaultConfig,
+    RewardModelEnvConfig,
+    RMSection,
+)
 from rl_lab.config.sections import (
     CheckpointingConfig,
     DataConfig,
@@ -73,12 +102,14 @@ from rl_lab.config.sections import (
     EvalSection,
     GameConfig,
     GenerationConfig,
+    GRPODataConfig,
     GRPOPolicyConfig,
     LoggerConfig,
     MathEnvConfig,
     OptimizerConfig,
     OptimizerKwargs,
     PolicyConfig,
+    RMPolicyConfig,
     SFTSection,
     SlidingPuzzleCfg,
     SlidingPuzzleEnvConfig,
@@ -94,6 +125,9 @@ __all__ = [
     "PolicyConfig", "RECIPE_DIR", "RECIPE_TYPES", "Recipe", "RlLabSection", "SFTRecipe", "SFTSection",
     "SlidingPuzzleCfg", "SlidingPuzzleEnvConfig", "TARGET_METRICS", "TargetConfig", "TaskConfig", "TokenizerConfig",
     "config_hash", "list_recipes", "load_recipe", "nemo_rl_keys", "parse_override", "to_dict",
+    "DataDefaultConfig", "GRPODataConfig", "REWARD_MODEL_TYPES", "RMPolicyConfig", "RMRecipe", "RMSection",
+    "RewardModelEnvConfig",
     "DistillationLossConfig", "DistillationRecipe", "DistillationRlLabSection", "DistillationSection", "KL_TYPES",
-    "TeacherConfig",
+    "TeacherConfig", "MseValueLossConfig", "PPOAdvEstimatorConfig", "PPOLossFnConfig", "PPORecipe", "PPOSection", "PPO_ADV_ESTIMATOR_NAMES",
+    "RewardModelCfg", "RewardScalingConfig", "ValueConfig",
 ]

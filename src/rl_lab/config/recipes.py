@@ -8,6 +8,7 @@ from typing import Optional, Union
 from rl_lab.config.distillation_sections import DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
 from rl_lab.config.opd_sections import OnPolicyDistillationConfig
+from rl_lab.config.ppo_sections import MseValueLossConfig, PPOLossFnConfig, PPOSection, ValueConfig
 from rl_lab.config.rl_lab_only import DistillationRlLabSection, GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
     CheckpointingConfig,
@@ -16,11 +17,14 @@ from rl_lab.config.sections import (
     EnvConfig,
     EvalGenerationConfig,
     EvalSection,
+    GRPODataConfig,
     GRPOPolicyConfig,
     LoggerConfig,
     PolicyConfig,
+    RMPolicyConfig,
     SFTSection,
 )
+from rl_lab.config.rm_sections import RMSection
 
 @dataclass(frozen=True)
 
@@ -78,11 +82,26 @@ class GRPORecipe(TrainingRecipe):
     """
 
     policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    data: GRPODataConfig = field(default_factory=GRPODataConfig)
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     on_policy_distillation: Optional[OnPolicyDistillationConfig] = None
     rl_lab: GRPORlLabSection = field(default_factory=GRPORlLabSection)
+
+
+@dataclass(frozen=True)
+class RMRecipe(TrainingRecipe):
+    """A reward-model recipe (counterpart: ``examples/configs/rm.yaml``).
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("rm_addition").policy.reward_model_cfg.reward_model_type
+        'bradley_terry'
+    """
+
+    policy: RMPolicyConfig = field(default_factory=RMPolicyConfig)
+    rm: RMSection = field(default_factory=RMSection)
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,27 @@ class DistillationRecipe(TrainingRecipe):
 
 
 @dataclass(frozen=True)
+class PPORecipe(TrainingRecipe):
+    """A PPO recipe (counterpart: ``examples/configs/ppo_math_1B.yaml``).
+
+    ``policy`` is the actor, ``value`` the critic, ``loss_fn`` the actor's clipped loss and
+    ``value_loss_fn`` the critic's.
+
+    Examples:
+        >>> from rl_lab.config import load_recipe
+        >>> load_recipe("ppo_addition").ppo.adv_estimator.name
+        'gae'
+    """
+
+    policy: GRPOPolicyConfig = field(default_factory=GRPOPolicyConfig)
+    ppo: PPOSection = field(default_factory=PPOSection)
+    loss_fn: PPOLossFnConfig = field(default_factory=PPOLossFnConfig)
+    value: ValueConfig = field(default_factory=ValueConfig)
+    value_loss_fn: MseValueLossConfig = field(default_factory=MseValueLossConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+
+@dataclass(frozen=True)
 
 
 class EvalRecipe:
@@ -123,11 +163,13 @@ class EvalRecipe:
     rl_lab: RlLabSection = field(default_factory=RlLabSection)
 
 
-Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, DistillationRecipe, EvalRecipe]
+Recipe = Union[SFTRecipe, DPORecipe, GRPORecipe, RMRecipe, DistillationRecipe, PPORecipe, EvalRecipe]
 RECIPE_TYPES: dict[str, type] = {
     "sft": SFTRecipe,
     "dpo": DPORecipe,
     "grpo": GRPORecipe,
+    "rm": RMRecipe,
     "eval": EvalRecipe,
     "distillation": DistillationRecipe,
+    "ppo": PPORecipe,
 }

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from rl_lab.config.rm_sections import DataDefaultConfig, RewardModelCfg, RewardModelEnvConfig
+
 @dataclass(frozen=True)
 
 
@@ -112,6 +114,18 @@ class GRPOPolicyConfig(PolicyConfig):
 
 
 @dataclass(frozen=True)
+class RMPolicyConfig(PolicyConfig):
+    """``policy`` of a reward-model recipe: adds ``policy.reward_model_cfg``.
+
+    Examples:
+        >>> RMPolicyConfig().reward_model_cfg.enabled
+        True
+    """
+
+    reward_model_cfg: RewardModelCfg = field(default_factory=RewardModelCfg)
+
+
+@dataclass(frozen=True)
 
 
 class DataConfig:
@@ -123,6 +137,18 @@ class DataConfig:
     """
 
     shuffle: bool = True
+
+
+@dataclass(frozen=True)
+class GRPODataConfig(DataConfig):
+    """``data`` of GRPO recipes: adds ``data.default`` (which environment scores the prompts).
+
+    Examples:
+        >>> GRPODataConfig().default is None
+        True
+    """
+
+    default: Union[DataDefaultConfig, None] = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +298,7 @@ class EnvConfig:
 
     math: Union[MathEnvConfig, None] = None
     sliding_puzzle_game: Union[SlidingPuzzleEnvConfig, None] = None
+    reward_model: Union[RewardModelEnvConfig, None] = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from rl_lab.data.tasks import (
     arithmetic_datum,
     load_task,
     preference_pairs,
+    reward_model_pairs,
     word_problem_datum,
     wrong_answer,
 )
@@ -42,6 +43,6 @@ from rl_lab.environments.sliding_puzzle import puzzle_moves_datum, sliding_puzzl
 __all__ = [
     "BatchedDataDict", "Datum", "Message", "TASKS", "add_label_noise", "addition_datum", "addition_split",
     "arithmetic_datum", "build_message_log", "flatten_message_log", "load_task", "message_logs_to_batch",
-    "pack_first_fit", "pack_sequences", "preference_pairs", "puzzle_moves_datum", "right_pad", "sft_batch",
-    "sliding_puzzle_datum", "sliding_puzzle_split", "word_problem_datum", "wrong_answer",
+    "pack_first_fit", "pack_sequences", "preference_pairs", "puzzle_moves_datum", "reward_model_pairs", "right_pad",
+    "sft_batch", "sliding_puzzle_datum", "sliding_puzzle_split", "word_problem_datum", "wrong_answer",
 ]

@@ -186,6 +186,49 @@ def preference_pairs(data: Sequence[Datum], seed: int = 0) -> list[Datum]:
     ]
 
 
+def reward_model_pairs(data: Sequence[Datum], seed: int = 0) -> list[Datum]:
+    """Reward-model pairs: the correct answer is ``chosen``; ``rejected`` is one of three kinds of wrong answer.
+
+    Half of the rejected answers are DPO's near misses (:func:`wrong_answer`: off by 1, 10 or
+    100), 40% another number of the same width (0 to twice the largest sum seen, zero-padded
+    like the answer), 10% a malformed reply (a digit dropped or repeated, a zero added or the
+    reply left empty). A reward model that only ever saw near misses has no opinion about the
+    other two kinds, and a policy it scores is free to drift into them. The pair of every
+    prompt differs only in the answer.
+
+    Args:
+        data: Datums with ``messages`` and a non-negative integer ``answer``.
+        seed: Seed for the kinds and the wrong answers.
+
+    Returns:
+        Datums with ``prompt`` (messages), ``chosen``, ``rejected`` and ``kind``
+        (``near_miss``, ``other_number`` or ``malformed``).
+
+    Examples:
+        >>> pairs = reward_model_pairs([addition_datum(a, 7) for a in range(40)], seed=0)
+        >>> sorted({p["kind"] for p in pairs}), all(p["chosen"] != p["rejected"] for p in pairs)
+        (['malformed', 'near_miss', 'other_number'], True)
+    """
+    rng = random.Random(seed)
+    top = 2 * max(int(d["answer"]) for d in data) if data else 0
+    pairs = []
+    for d in data:
+        answer, u = d["answer"], rng.random()
+        if u < 0.5:
+            kind, rejected = "near_miss", wrong_answer(answer, rng)
+        elif u < 0.9:
+            kind, rejected = "other_number", answer
+            while rejected == answer:
+                value = str(rng.randint(0, max(top, 1)))
+                rejected = value.zfill(len(answer)) if answer.startswith("0") else value
+        else:
+            kind = "malformed"
+            options = [answer[:-1], answer + answer[-1], answer[1:], answer + "0", "0" + answer, ""]
+            rejected = rng.choice([o for o in options if o != answer])
+        pairs.append({"prompt": d["messages"], "chosen": answer, "rejected": rejected, "kind": kind, "task": d["task"]})
+    return pairs
+
+
 def _generated_split(make: Callable[[random.Random], Datum], train_size: int, val_size: int, seed: int) -> tuple[list[Datum], list[Datum]]:
     """Draws problems from ``make`` and keeps held-out prompts out of training."""
     rng = random.Random(seed)

@@ -10,6 +10,8 @@ Environments are plain Python objects here (NeMo RL runs them as Ray actors).
 * :class:`~rl_lab.environments.sliding_puzzle.SlidingPuzzleEnvironment` -- multi-turn; the model answers each board
   with a move letter, the environment applies it and replies with the new
   board until the puzzle is solved, a move is invalid, or ``max_moves`` is hit.
+* :class:`~rl_lab.environments.reward_model.RewardModelEnvironment` -- single turn; the reward is
+  a trained reward model's score of the conversation (RLHF's reward, not a verifier).
 
 Examples:
     >>> env = MathEnvironment()
@@ -19,8 +21,10 @@ Examples:
     ([1.0], [True])
 
 Modules: :mod:`rl_lab.environments.base` (the contract), :mod:`rl_lab.environments.math`
-and :mod:`rl_lab.environments.sliding_puzzle` (its board rules and episodes too);
-:func:`make_environment` picks one from a recipe's ``env`` section.
+and :mod:`rl_lab.environments.sliding_puzzle` (its board rules and episodes too),
+:mod:`rl_lab.environments.reward_model`; :func:`make_environment` picks one of the first two
+from a recipe's ``env`` section (a reward-model environment needs its model:
+:func:`rl_lab.grpo.grpo_environments`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 from rl_lab.environments.base import Environment, EnvironmentReturn, MessageLog, last_assistant_text
 from rl_lab.environments.math import MathEnvironment
+from rl_lab.environments.reward_model import RewardModelEnvironment, sequence_scores
 from rl_lab.environments.sliding_puzzle import (
     INVERSE,
     MOVES,
@@ -44,7 +49,7 @@ from rl_lab.environments.sliding_puzzle import (
 __all__ = [
     "ENVIRONMENTS", "Environment", "EnvironmentReturn", "INVERSE", "MOVES", "MathEnvironment", "MessageLog",
     "SlidingPuzzleEnvironment", "apply_move", "last_assistant_text", "legal_moves", "make_environment", "parse_move",
-    "render_board", "scramble_board", "solved_board",
+    "render_board", "scramble_board", "solved_board", "RewardModelEnvironment", "sequence_scores",
 ]
 
 ENVIRONMENTS: dict[str, type] = {"math": MathEnvironment, "sliding_puzzle_game": SlidingPuzzleEnvironment}
