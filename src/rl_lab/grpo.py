@@ -398,8 +398,8 @@ def train_grpo(
         loss_fn: Policy loss with :func:`rl_lab.losses.clipped_pg_loss`'s signature.
         reward_model: Reward model for ``env.reward_model`` (see :func:`grpo_environments`).
         teachers: With ``on_policy_distillation.enabled``: model name (a value of
-            ``teacher_model_by_agent_name``) -> teacher; a missing one is fetched with
-            :func:`rl_lab.model_cache.get_checkpoint`. Copies are used; the caller's stay as they were.
+            ``teacher_model_by_agent_name``) -> teacher (:func:`rl_lab.run.train` passes the
+            cached checkpoints). Copies are used; the caller's stay as they were.
         train_data: Training prompts instead of the recipe's task (e.g. datums tagged with
             an ``agent_ref`` that routes them to a teacher).
 

@@ -214,8 +214,8 @@ def load_teachers(cfg: OnPolicyDistillationConfig | None, teachers: Mapping[str,
 
     Args:
         cfg: The ``on_policy_distillation`` section (None: off).
-        teachers: Model name -> model; a model not given is fetched with
-            :func:`rl_lab.model_cache.get_checkpoint`.
+        teachers: Model name (a value of ``teacher_model_by_agent_name``) -> model;
+            :func:`rl_lab.run.train` fills it from the model cache.
         device: Where the policy is.
         vocab_size: The policy tokenizer's size; every teacher must have as many output tokens.
 
@@ -223,16 +223,20 @@ def load_teachers(cfg: OnPolicyDistillationConfig | None, teachers: Mapping[str,
         ``{serving alias: teacher}``, one per model actually served (:func:`teacher_models`).
 
     Raises:
-        ConfigError: A teacher's vocabulary differs from the policy's.
+        ConfigError: A teacher is not given, or its vocabulary differs from the policy's.
     """
     if cfg is None or not cfg.enabled:
         return {}
-    from rl_lab.model_cache import get_checkpoint
-
     given = dict(teachers or {})
+    missing = [name for name in teacher_models(cfg).values() if name not in given]
+    if missing:
+        example = ", ".join(f"{n!r}: get_checkpoint({n!r})" for n in missing)
+        raise ConfigError(f"on_policy_distillation.teacher_model_by_agent_name names {missing}, but no such teacher was "
+                          f"passed: pass teachers={{{example}}} (rl_lab.model_cache), or train with rl_lab.run.train(...), "
+                          "which does that")
     out = {}
     for alias, name in teacher_models(cfg).items():
-        model = given[name] if name in given else get_checkpoint(name)
+        model = given[name]
         vocab = model.get_output_embeddings().weight.shape[0]
         if vocab != vocab_size:
             raise ConfigError(f"on_policy_distillation.teacher_model_by_agent_name.{alias}={name!r}: the teacher has {vocab} "

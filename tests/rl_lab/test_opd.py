@@ -139,3 +139,24 @@ def test_grpo_step_with_two_teachers_routes_by_agent() -> None:
     assert metrics["teacher_student_logprob_gap_mean/self"] == 0.0
     assert metrics["teacher_student_logprob_gap_mean/other"] != 0.0
     assert metrics["teacher_alias_unique"] == 2.0 and metrics["teacher_model_unique"] == 2.0
+
+
+def test_a_teacher_not_passed_is_a_clear_error() -> None:
+    cfg = OnPolicyDistillationConfig(True, {"math": "m1", "code": "m2"})
+    with pytest.raises(ConfigError, match=r"names \['m2'\], but no such teacher was passed: pass teachers=\{'m2': "
+                                          r"get_checkpoint\('m2'\)\}"):
+        load_teachers(cfg, {"m1": build_model(ModelSizeConfig(hidden_size=16, num_layers=1), 20)}, "cpu", 20)
+
+
+def test_run_train_fetches_each_named_teacher_once(monkeypatch) -> None:
+    import rl_lab.run as run
+
+    fetched, seen = [], {}
+    monkeypatch.setattr(run, "get_checkpoint", lambda name, profile=None: fetched.append(name) or f"<{name}>")
+    monkeypatch.setitem(run.TRAINERS, "grpo", lambda cfg, model, profile, **kw: seen.update(kw))
+    cfg = _recipe("on_policy_distillation.enabled=true",
+                  "on_policy_distillation.teacher_model_by_agent_name={a: m1, b: m2, c: m1}")
+    run.train(cfg, teachers={"m2": "given"})
+    # m1 is named twice and fetched once; m2 was passed and is not fetched
+    assert fetched == ["m1"]
+    assert seen["teachers"] == {"m1": "<m1>", "m2": "given"}
