@@ -238,7 +238,7 @@ def _reinforce_plus_plus(x: AdvantageInputs, cfg: AdvEstimatorConfig, loss_cfg: 
 def _opd(x: AdvantageInputs, cfg: AdvEstimatorConfig, loss_cfg: LossFnConfig) -> torch.Tensor:
     if x.teacher_logprobs is None or x.logprobs is None:
         raise ValueError("grpo.adv_estimator.name=opd needs a teacher's log-probs and the student's; "
-                         "rl_lab's GRPO trainer has no teacher (use on-policy distillation)")
+                         "set on_policy_distillation.enabled=true with teacher_model_by_agent_name (rl_lab.opd)")
     return (x.teacher_logprobs - x.logprobs).detach() * x.mask
 
 

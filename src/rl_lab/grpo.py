@@ -14,7 +14,9 @@ One GRPO step (compare ``nemo_rl.algorithms.grpo.grpo_train``):
    ``rl_lab.generation_lag_steps`` the ``generation_logprobs`` of the stale policy that
    sampled (:class:`LaggedGenerator`);
 4. **advantages**: the estimator ``grpo.adv_estimator.name`` selects, by default
-   rewards normalised within each prompt's group (:mod:`rl_lab.advantages`);
+   rewards normalised within each prompt's group (:mod:`rl_lab.advantages`); with
+   ``opd`` and an ``on_policy_distillation`` section, each sample's routed teacher's
+   log-probs minus the policy's (multi-teacher distillation, :mod:`rl_lab.opd`);
 5. **train**: split the rollouts into ``policy.train_global_batch_size`` chunks,
    one optimizer step each, with the clipped policy-gradient loss.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -47,6 +49,8 @@ from rl_lab.logger import MetricLogger, TrainResult
 from rl_lab.models import load_reward_model
 from rl_lab.loop import Loop, MetricAccumulator, mean_over_steps, run
 from rl_lab.losses import clipped_pg_loss
+from rl_lab.opd import (agent_refs_of, gap_metrics, load_teachers, resolve_reference_aliases, routed_teacher_logprobs,
+                        teacher_groups, teacher_routing_metrics)
 from rl_lab.policy import Policy, build_policy, optimizer_step, set_seed
 from rl_lab.profiles import configure_threads
 from rl_lab.rollouts import Rollouts, rollout  # noqa: F401  (importable from here, as before)
@@ -188,7 +192,7 @@ class LaggedGenerator:
 
 def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datum], env: Environment, cfg: GRPORecipe,
               loss_fn: LossFn = clipped_pg_loss, more_prompts: Callable[[int], Sequence[Datum]] | None = None,
-              generator: Policy | None = None) -> dict[str, float]:
+              generator: Policy | None = None, teachers: Mapping[str, torch.nn.Module] | None = None) -> dict[str, float]:
     """One GRPO step: rollout (with shaping and dynamic sampling), log-probs, advantages, policy update.
 
     The advantage estimator is the one ``grpo.adv_estimator.name`` names
@@ -207,12 +211,16 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
         more_prompts: Datums of further generation batches (dynamic sampling), by number.
         generator: The policy that samples, when it is not ``policy`` (a stale copy); its
             log-probs reach the loss as ``generation_logprobs``.
+        teachers: With ``on_policy_distillation.enabled``: serving alias -> frozen teacher
+            (:func:`rl_lab.opd.teacher_groups`); each sample is scored by its own.
 
     Returns:
         Metrics: ``reward_mean`` (over every generated sample), ``loss``, ``kl_penalty``,
         ``clip_fraction``, ..., plus ``shaped_reward_mean`` with reward shaping and
         ``dynamic_sampling_num_gen_batches`` and ``dynamic_sampling_num_discarded_valid_samples``
-        with dynamic sampling.
+        with dynamic sampling; with teachers NeMo RL's ``teacher_student_logprob_gap_mean``,
+        ``adv_mean``, ``adv_std`` and routing counts, and the gap per serving alias
+        (``teacher_student_logprob_gap_mean/<alias>``).
     """
     n = cfg.grpo.num_generations_per_prompt
     off_policy = generator is not None and generator is not policy
@@ -224,10 +232,24 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
     if off_policy:
         batch["generation_logprobs"] = batched_logprobs(generator.model, batch["input_ids"].to(policy.device), mb).cpu()
     batch["reference_policy_logprobs"] = batched_logprobs(reference, batch["input_ids"].to(policy.device), mb).cpu()
+    opd = cfg.on_policy_distillation
+    distil_metrics: dict[str, float] = {}
+    if opd is not None and opd.enabled:
+        aliases = resolve_reference_aliases(agent_refs_of(samples.data), opd.teacher_model_by_agent_name,
+                                            opd.default_teacher_alias, opd.strict_agent_name_match)
+        serving = teacher_groups(opd)
+        keys = [serving[a] for a in aliases]
+        batch["teacher_logprobs"] = routed_teacher_logprobs(teachers, batch["input_ids"].to(policy.device), keys, mb).cpu()
+        distil_metrics = {**gap_metrics(batch["teacher_logprobs"], batch["prev_logprobs"], batch["token_mask"], keys),
+                          **teacher_routing_metrics(aliases, opd.teacher_model_by_agent_name)}
     inputs = AdvantageInputs(samples.rewards, samples.group_ids, batch["token_mask"].to(samples.rewards.dtype),
-                             ro.reward_components, batch["prev_logprobs"], batch["reference_policy_logprobs"])
+                             ro.reward_components, batch["prev_logprobs"], batch["reference_policy_logprobs"],
+                             batch.get("teacher_logprobs"))
     batch["advantages"] = compute_advantages(inputs, cfg.grpo.adv_estimator, cfg.loss_fn, cfg.grpo.normalize_rewards,
                                              cfg.grpo.use_leave_one_out_baseline)
+    if distil_metrics and cfg.grpo.adv_estimator.name == "opd":
+        valid = batch["advantages"][batch["token_mask"].bool()]
+        distil_metrics.update(adv_mean=valid.mean().item(), adv_std=valid.std().item() if valid.numel() > 1 else 0.0)
     if cfg.loss_fn.positive_example_nll_weight > 0:
         batch["rewards"] = samples.rewards
     updates = policy_update(policy, batch, cfg.loss_fn, cfg.policy.train_global_batch_size, mb, cfg.policy.max_grad_norm, loss_fn)
@@ -240,6 +262,7 @@ def grpo_step(policy: Policy, reference: torch.nn.Module, prompts: Sequence[Datu
         mean_turns=sum(ro.turns) / len(ro.turns),
         mean_response_tokens=float(batch["token_mask"].sum(-1).float().mean()),
         **samples.metrics,
+        **distil_metrics,
     )
     if cfg.grpo.reward_shaping.enabled:
         metrics["shaped_reward_mean"] = samples.rewards.mean().item()
@@ -361,6 +384,8 @@ def train_grpo(
     callback: Callable[[dict[str, Any]], None] | None = None,
     loss_fn: LossFn = clipped_pg_loss,
     reward_model: torch.nn.Module | None = None,
+    teachers: Mapping[str, torch.nn.Module] | None = None,
+    train_data: Sequence[Datum] | None = None,
 ) -> TrainResult:
     """Runs GRPO for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
 
@@ -372,9 +397,17 @@ def train_grpo(
         progress: As for :func:`rl_lab.sft.train_sft` (and ``live_plot``, ``profile``, ``callback``).
         loss_fn: Policy loss with :func:`rl_lab.losses.clipped_pg_loss`'s signature.
         reward_model: Reward model for ``env.reward_model`` (see :func:`grpo_environments`).
+        teachers: With ``on_policy_distillation.enabled``: model name (a value of
+            ``teacher_model_by_agent_name``) -> teacher (:func:`rl_lab.run.train` passes the
+            cached checkpoints). Copies are used; the caller's stay as they were.
+        train_data: Training prompts instead of the recipe's task (e.g. datums tagged with
+            an ``agent_ref`` that routes them to a teacher).
 
     Returns:
         A :class:`rl_lab.logger.TrainResult` (``final_metrics["accuracy"]``).
+
+    Raises:
+        ConfigError: ``grpo.adv_estimator.name=opd`` without an enabled ``on_policy_distillation``.
     """
     cfg = load_recipe(recipe, overrides, profile) if isinstance(recipe, str) else recipe
     configure_threads()
@@ -382,8 +415,13 @@ def train_grpo(
     policy = build_policy(cfg, model, profile)
     set_seed(cfg.grpo.seed)  # after build_policy: a cold model cache (training) must not shift the RNG
     reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    if cfg.grpo.adv_estimator.name == "opd" and not (cfg.on_policy_distillation and cfg.on_policy_distillation.enabled):
+        raise ConfigError("grpo.adv_estimator.name=opd needs teachers: set on_policy_distillation.enabled=true and "
+                          "on_policy_distillation.teacher_model_by_agent_name={<agent name>: <checkpoint name>}")
+    serving = load_teachers(cfg.on_policy_distillation, teachers, policy.device, policy.tokenizer.vocab_size)
     env, val_env = grpo_environments(cfg, reward_model, policy.tokenizer)
     train, val = grpo_data(cfg)
+    train = list(train_data) if train_data is not None else train
     logger = MetricLogger(cfg.logger.log_dir, live=live_plot, live_keys=["train/reward_mean", "val/accuracy"], callback=callback)
     lagged = LaggedGenerator(policy, cfg.rl_lab.generation_lag_steps)
 
@@ -391,9 +429,9 @@ def train_grpo(
         t0 = time.perf_counter()
         metrics = grpo_step(policy, reference, step_prompts(train, step, 0, cfg), env, cfg, loss_fn,
                             more_prompts=lambda number: step_prompts(train, step, number, cfg),
-                            generator=lagged.for_step())
+                            generator=lagged.for_step(), teachers=serving)
         return {**metrics, "step_time_s": time.perf_counter() - t0}
 
     loop = Loop("grpo", cfg.grpo, cfg.grpo.max_num_steps, train_step, lambda: validate_grpo(policy, val, val_env, cfg),
-                "reward_mean", extra_models={"reference": reference})
+                "reward_mean", extra_models={"reference": reference, **{f"teacher_{k}": m for k, m in serving.items()}})
     return run(cfg, policy, loop, logger, progress, started)

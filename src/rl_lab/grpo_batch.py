@@ -24,7 +24,7 @@ NeMo RL counterpart: the generation and dynamic-sampling part of ``grpo_train``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -49,6 +49,7 @@ class StepSamples:
         group_ids: ``[B]`` advantage group of each sample.
         generated: Every generation batch's episodes (for reward metrics).
         metrics: Dynamic sampling's counts (empty without it).
+        data: The datum of every kept sample (its ``agent_ref`` routes it to a teacher).
 
     Examples:
         >>> StepSamples(Rollouts([], torch.zeros(0), []), torch.zeros(0), torch.zeros(0), [], {}).metrics
@@ -60,6 +61,7 @@ class StepSamples:
     group_ids: torch.Tensor
     generated: list[Rollouts]
     metrics: dict[str, float]
+    data: list[Datum] = field(default_factory=list)
 
 
 def _prompt_tokens(data: Sequence[Datum], policy: Policy) -> torch.Tensor:
@@ -141,7 +143,7 @@ def collect_samples(policy: Policy, prompts: Sequence[Datum], env: Environment, 
                    "dynamic_sampling_num_discarded_valid_samples": float(buffer.discarded)}
     if by_prompt:
         ids = prompt_group_ids(_prompt_tokens(data, policy))
-    return StepSamples(ro, shaped, ids, generated, metrics)
+    return StepSamples(ro, shaped, ids, generated, metrics, list(data))
 
 
 def step_prompts(train: Sequence[Datum], step: int, number: int, cfg: GRPORecipe) -> list[Datum]:

@@ -92,9 +92,9 @@ CHECKPOINTS: dict[str, CacheEntry] = {
     "sft-addition-teacher": CacheEntry(
         "sft_addition",
         (*_QUIET, "sft.max_num_steps=2000"),
-        TargetConfig("sampled_accuracy", low=0.90, high=1.0, check_period=50),
+        TargetConfig("sampled_accuracy", low=0.85, high=1.0, check_period=25),
         "SFT of a model twice as wide as the student (four times its weights) on clean addition until "
-        "answers sampled at temperature 1 are >= 90% right on held-out problems (the distillation teacher)",
+        "answers sampled at temperature 1 are >= 85% right on held-out problems (the distillation teacher)",
         {"smoke": ("rl_lab.model.hidden_size=128", "rl_lab.model.intermediate_size=512", "policy.optimizer.kwargs.lr=2e-3"),
          "full": ("rl_lab.model.hidden_size=1024", "rl_lab.model.num_heads=16", "rl_lab.model.intermediate_size=4096",
                   "policy.optimizer.kwargs.lr=1e-3")},

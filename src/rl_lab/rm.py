@@ -168,8 +168,8 @@ def train_rm(
     """Trains a Bradley-Terry reward model for a recipe (resuming from ``checkpointing.checkpoint_dir`` if enabled).
 
     Args:
-        recipe: A loaded :class:`rl_lab.config.recipes.RMRecipe` or a recipe name.
-        overrides: ``key=value`` overrides (with a recipe name).
+        recipe: A loaded :class:`rl_lab.config.recipes.RMRecipe` or a recipe name (with
+            ``overrides``, as for :func:`rl_lab.sft.train_sft`).
         model: The causal LM (or reward model) to start from (a recipe with
             ``rl_lab.init_checkpoint`` needs one: :func:`rl_lab.run.train` passes it);
             None builds a fresh one. It is not changed.

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from rl_lab.config import load_recipe
+from rl_lab.config import GRPORecipe, load_recipe
 from rl_lab.data import load_task
 from rl_lab.distillation import train_distillation
 from rl_lab.dpo import train_dpo
@@ -63,7 +63,9 @@ def train(
 ) -> TrainResult:
     """Trains a recipe with its algorithm (``rl_lab.algorithm``), from its starting model.
 
-    Distillation recipes also get their teacher, the checkpoint ``rl_lab.teacher_checkpoint`` names.
+    Distillation recipes also get their teacher, the checkpoint ``rl_lab.teacher_checkpoint`` names,
+    and GRPO recipes with ``on_policy_distillation.enabled`` the teachers of
+    ``on_policy_distillation.teacher_model_by_agent_name`` (cached checkpoints by name).
 
     Args:
         recipe: A loaded SFT/DPO/GRPO recipe or a recipe name.
@@ -82,6 +84,11 @@ def train(
         raise ValueError(f"{cfg.rl_lab.algorithm!r} recipes are not trained; use rl_lab.run.evaluate_recipe")
     if cfg.rl_lab.algorithm == "distillation" and "teacher" not in kwargs and cfg.rl_lab.teacher_checkpoint:
         kwargs["teacher"] = get_checkpoint(cfg.rl_lab.teacher_checkpoint, profile=profile)
+    opd = cfg.on_policy_distillation if isinstance(cfg, GRPORecipe) else None
+    if opd is not None and opd.enabled:
+        given = dict(kwargs.get("teachers") or {})
+        kwargs["teachers"] = {name: given[name] if name in given else get_checkpoint(name, profile=profile)
+                              for name in dict.fromkeys(opd.teacher_model_by_agent_name.values())}
     return TRAINERS[cfg.rl_lab.algorithm](cfg, model=starting_model(cfg, profile), profile=profile, **kwargs)
 
 

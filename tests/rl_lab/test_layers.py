@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("building blocks", {"data", "models", "generation", "losses", "advantages", "dapo", "logger"}),
     ("model and measurement", {"policy", "evaluation", "rollouts"}),
     ("the shared loop", {"loop"}),
-    ("algorithms", {"sft", "dpo", "grpo", "grpo_batch", "distillation", "rm", "ppo"}),
+    ("algorithms", {"sft", "dpo", "grpo", "grpo_batch", "distillation", "rm", "ppo", "opd"}),
     ("orchestration", {"model_cache", "run", "train", "widgets", "__init__"}),
 ]
 RANK = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}

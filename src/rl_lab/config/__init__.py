@@ -28,6 +28,7 @@ The package is split by concern; everything public is importable from
 * :mod:`rl_lab.config.grpo_sections`: ``grpo`` and ``loss_fn``, with the advantage
   estimators, DAPO's pieces and the loss variants NeMo RL selects by key;
 * :mod:`rl_lab.config.distillation_sections`: ``distillation``, its ``loss_fn`` and ``teacher``;
+* :mod:`rl_lab.config.opd_sections`: ``on_policy_distillation`` (multi-teacher distillation on GRPO);
 * :mod:`rl_lab.config.rm_sections`: reward models (``rm``, ``reward_model_cfg``,
   ``env.reward_model``, ``data.default.env_name``);
 * :mod:`rl_lab.config.ppo_sections`: ``ppo`` (with GAE's ``adv_estimator``), ``value`` and ``value_loss_fn``;
@@ -53,6 +54,7 @@ from rl_lab.config.grpo_sections import (
 )
 from rl_lab.config.keys import config_hash, nemo_rl_keys, to_dict
 from rl_lab.config.loader import RECIPE_DIR, list_recipes, load_recipe
+from rl_lab.config.opd_sections import OnPolicyDistillationConfig
 from rl_lab.config.overrides import parse_override
 from rl_lab.config.ppo_sections import (
     PPO_ADV_ESTIMATOR_NAMES,
@@ -115,6 +117,7 @@ from rl_lab.config.sections import (
 )
 
 __all__ = [
+    "OnPolicyDistillationConfig",
     "ADVANTAGE_GROUPS", "ADV_ESTIMATOR_NAMES", "AdvEstimatorConfig", "GRPORlLabSection", "RewardShapingConfig", "TRUNCATED_IS_TYPES",
     "CheckpointingConfig", "ConfigError", "DPORecipe", "DPOSection", "DataConfig", "EnvConfig", "EvalGenerationConfig",
     "EvalRecipe", "EvalSection", "GRPOPolicyConfig", "GRPORecipe", "GRPOSection", "GameConfig", "GenerationConfig",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Optional, Union
 
 from rl_lab.config.distillation_sections import DistillationLossConfig, DistillationSection, TeacherConfig
 from rl_lab.config.grpo_sections import GRPOSection, LossFnConfig
+from rl_lab.config.opd_sections import OnPolicyDistillationConfig
 from rl_lab.config.ppo_sections import MseValueLossConfig, PPOLossFnConfig, PPOSection, ValueConfig
 from rl_lab.config.rl_lab_only import DistillationRlLabSection, GRPORlLabSection, RlLabSection
 from rl_lab.config.sections import (
@@ -85,6 +86,7 @@ class GRPORecipe(TrainingRecipe):
     grpo: GRPOSection = field(default_factory=GRPOSection)
     loss_fn: LossFnConfig = field(default_factory=LossFnConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
+    on_policy_distillation: Optional[OnPolicyDistillationConfig] = None
     rl_lab: GRPORlLabSection = field(default_factory=GRPORlLabSection)
 
 
