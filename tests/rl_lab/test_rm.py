@@ -116,4 +116,7 @@ def test_rm_addition_learns_to_prefer_the_right_sum():
 
     result = train("rm_addition", ["logger.log_dir=null", "rl_lab.progress=false"], profile="smoke")
     val = [row["val/accuracy"] for row in result.history if "val/accuracy" in row]
-    assert val[0] < 0.6 and val[-1] > val[0] + 0.1  # an untrained head guesses; training separates the pairs
+    # An untrained head is near chance; training separates the pairs. Measured over CPU kernels
+    # (native AVX-512, avx2, default), 1-2 threads and two seeds: the first validation 0.468-0.604,
+    # the last 0.766-0.816, the gain 0.162-0.318.
+    assert val[0] < 0.7 and val[-1] > val[0] + 0.1
