@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_outcome_spread.py --table-only    # print the table from earlier results
     python benchmarks/bench_outcome_spread.py grpo-math --results /tmp/grpo.json --seeds 0 1 2   # one notebook
     python benchmarks/bench_outcome_spread.py distillation --results /tmp/d.json --write   # record one notebook
+    python benchmarks/bench_outcome_spread.py --keep-recorded --results /tmp/m.json --write   # add this machine
 
 Every notebook runs under the smoke profile once per *numerics variant*: each CPU
 kernel level torch offers here (``ATEN_CPU_CAPABILITY=default``, ``avx2`` and the
@@ -22,6 +23,11 @@ the per-number values (``spread``) and each claim's ``measured`` figures are wri
 into that file; the bounds themselves are left alone. Nothing is asserted: the test
 suite checks the claims (``tests/notebooks/test_outcomes.py``).
 Results are kept in ``--results`` and reused, so an interrupted run resumes.
+
+A variant is named by the kernel torch really uses (``avx2/1t/seed+0``, ``avx512/2t/seed+1``),
+so machines add to one record: with ``--keep-recorded`` the variants already in the claims
+file are taken from it instead of run again, and only the variants this machine adds (its
+native kernel when no earlier machine had it) are run, then written beside the others.
 """
 
 from __future__ import annotations
@@ -184,6 +190,19 @@ def write_back(results: dict, path: Path) -> None:
     print(f"\nwrote variants, spread and measured figures to {path}")
 
 
+def recorded_results(path: Path) -> dict:
+    """The variants recorded in the claims file, as results (their outcomes rebuilt from ``spread``)."""
+    raw = json.loads(path.read_text())
+    results: dict = {}
+    for label in raw.get("variants", []):
+        outcomes = {notebook: {name: values[label] for name, values in entry.get("spread", {}).items()
+                               if label in values}
+                    for notebook, entry in raw["notebooks"].items()}
+        results[label] = {"outcomes": {k: v for k, v in outcomes.items() if v}, "runtimes": {}, "failed": [],
+                          "seconds": 0.0, "returncode": 0, "recorded": True}
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="only these notebooks (file stems; default: all). Keep "
@@ -196,9 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     parser.add_argument("--table-only", action="store_true", help="print the tables from earlier results")
     parser.add_argument("--write", action="store_true", help=f"record the spread in {EXPECTED.relative_to(REPO)}")
+    parser.add_argument("--keep-recorded", action="store_true", help="take the variants already recorded in the "
+                        "claims file from it and run only the others (another machine's native kernel)")
     args = parser.parse_args(argv)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    if args.keep_recorded:
+        results = {**recorded_results(EXPECTED), **results}
     if not args.table_only:
         todo = [v for v in variants(args.threads, args.seeds) if v["label"] not in results]
         print(f"{len(todo)} variant(s) to run, {len(results)} reused from {args.results}", flush=True)

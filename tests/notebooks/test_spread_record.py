@@ -46,3 +46,24 @@ def test_a_variant_reads_only_its_own_run_and_its_own_notebooks(tmp_path, monkey
     monkeypatch.setattr(module.subprocess, "run", lambda *a, **k: Done())
     result = module.run_variant({"label": "avx2/1t/seed+0", "env": {}}, tmp_path, 10, ["mine"])
     assert result["outcomes"] == {"mine": {"acc": 0.5}}
+
+
+def test_recorded_variants_come_back_as_results_and_survive_a_write(tmp_path):
+    # another machine's variants, kept in the claims file, are rebuilt from `spread` (not run
+    # again) and written back unchanged beside the variant this machine adds
+    module = bench()
+    claim = {"kind": "floor", "of": "acc", "min": 0.5, "says": "s"}
+    path = tmp_path / "expected.json"
+    path.write_text(json.dumps({"description": "d", "profile": "smoke", "variants": ["avx2/1t/seed+0"], "notebooks": {
+        "one": {"claims": [dict(claim)], "spread": {"acc": {"avx2/1t/seed+0": 0.9}, "loss": {"avx2/1t/seed+0": 0.2}}},
+        "two": {"claims": [dict(claim)], "spread": {}}}}))
+    results = module.recorded_results(path)
+    assert list(results) == ["avx2/1t/seed+0"]
+    assert results["avx2/1t/seed+0"]["outcomes"] == {"one": {"acc": 0.9, "loss": 0.2}}  # nothing recorded for "two"
+    results["avx512/1t/seed+0"] = {"outcomes": {"one": {"acc": 0.7, "loss": 0.3}}}
+    module.write_back(results, path)
+    raw = json.loads(path.read_text())
+    assert raw["variants"] == ["avx2/1t/seed+0", "avx512/1t/seed+0"]
+    assert raw["notebooks"]["one"]["spread"]["acc"] == {"avx2/1t/seed+0": 0.9, "avx512/1t/seed+0": 0.7}
+    # floor 0.5 against the worst of 0.9 and 0.7: margin 0.2
+    assert raw["notebooks"]["one"]["claims"][0]["measured"] == {"min": 0.7, "max": 0.9, "runs": 2}
