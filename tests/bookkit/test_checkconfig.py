@@ -15,6 +15,7 @@ from bookkit import checkconfig
 from bookkit.checkconfig import check
 from bookkit.checkconfig.data import Release, build_from, dumps
 from bookkit.checkconfig.inputs import InputError
+from bookkit.nemorl.manifest_io import load, manifest_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "book" / "_data" / "nemo_rl"
@@ -78,7 +79,7 @@ def test_messages_name_default_suggestion_and_release(data):
 
 def test_decoded_keys_equal_every_manifest(data):
     for name in data["releases"]:
-        manifest = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+        manifest = load(manifest_file(DATA, name))
         rel = Release(data, name)
         assert rel.paths == sorted(manifest["configs"])
         for path, keys in manifest["configs"].items():

@@ -60,7 +60,7 @@ def test_ambiguous_defaults_are_not_compared():
 
 
 def test_cli_against_main_lists_page_and_line(capsys):
-    code = drift_mod.main([str(ROOT / "book"), "--to", str(ROOT / "book/_data/nemo_rl/main.json"),
+    code = drift_mod.main([str(ROOT / "book"), "--to", str(ROOT / "book/_data/nemo_rl/main.json.gz"),
                            "--from", str(ROOT / "book/_data/nemo_rl/v0.7.0.json")])
     out = capsys.readouterr().out.splitlines()
     assert code == 1 and out[-1].endswith("would be wrong against main")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bookkit import cli
-from bookkit.nemorl import manifest
+from bookkit.nemorl import manifest, manifest_io
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "book" / "_data" / "nemo_rl" / "v0.7.0.json"
@@ -107,3 +107,15 @@ def test_cli_records_the_commit_of_a_branch(checkout, tmp_path):
                     reason="needs the NeMo RL v0.7.0 checkout")
 def test_committed_manifest_is_current():
     assert manifest.dumps(manifest.build(CHECKOUT, "v0.7.0")) == COMMITTED.read_text()
+
+
+def test_a_compressed_manifest_reads_like_the_json_and_is_reproducible(tmp_path):
+    data = {"tag": "main", "modules": {"nemo_rl": {"classes": []}}}
+    plain, packed = tmp_path / "main.json", tmp_path / "main.json.gz"
+    packed.write_bytes(manifest_io.encode(manifest_io.dumps(data), packed))
+    assert manifest_io.load(packed) == data
+    assert manifest_io.encode(manifest_io.dumps(data), packed) == packed.read_bytes()  # no timestamp: the same bytes every time
+    assert manifest_io.manifest_file(tmp_path, "main") == packed  # only the compressed copy exists
+    plain.write_text(manifest_io.dumps(data), encoding="utf-8")
+    assert manifest_io.manifest_file(tmp_path, "main") == plain  # the plain JSON wins where both exist
+    assert manifest_io.manifest_file(tmp_path, "v0.7.0") == tmp_path / "v0.7.0.json"  # neither: the plain name, for the error

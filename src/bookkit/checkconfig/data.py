@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bookkit.nemorl.manifest import load
+from bookkit.nemorl.manifest_io import load, manifest_file
 from bookkit.nemorl.releases import RELEASES, STEPS, diff
 
 CURRENT = "v0.7.0"
@@ -87,7 +87,8 @@ def build(manifests: dict[str, dict], current: str = CURRENT) -> dict[str, Any]:
 
 def build_from(folder: Path, releases: tuple[str, ...] = RELEASES) -> dict[str, Any]:
     """:func:`build` over the manifests present in ``folder`` (a missing release is left out)."""
-    found = {r: load(folder / f"{r}.json") for r in releases if (folder / f"{r}.json").is_file()}
+    files = {r: manifest_file(folder, r) for r in releases}
+    found = {r: load(path) for r, path in files.items() if path.is_file()}
     return build(found, CURRENT if CURRENT in found else next(iter(found)))
 
 

@@ -81,7 +81,7 @@ def _pages(env: BuildEnvironment) -> list[str]:
 
 def write_data(folder: Path, target: Path) -> bool:
     """Write the checker data unless ``target`` was built from the same manifests; True if written."""
-    files = sorted(folder.glob("*.json"))
+    files = sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")])
     if not files:
         raise ExtensionError(f"bookkit.checkconfig.page: no manifests in {folder}; write them with `bookkit "
                              "manifest` or set sphinx.config.bookkit_checkconfig_manifests in _config.yml")

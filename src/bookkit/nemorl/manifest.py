@@ -46,6 +46,7 @@ from typing import Any
 import yaml
 
 from bookkit.nemorl import manifest_scripts
+from bookkit.nemorl.manifest_io import dumps, encode
 
 LIST_OF_MAPPINGS = "<list of mappings>"
 LONG_STRING = "<long string>"  # chat templates and the like: not recorded
@@ -283,19 +284,11 @@ def build(src: Path, tag: str) -> dict[str, Any]:
     }
 
 
-def dumps(manifest: dict) -> str:
-    return json.dumps(manifest, indent=0, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def load(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bookkit manifest", description=__doc__.splitlines()[0])
     parser.add_argument("--src", required=True, help="NeMo RL checkout (read only)")
     parser.add_argument("--tag", required=True, help="release tag recorded in the manifest")
-    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--out", required=True, help="JSON file to write (gzip-compressed when it ends in .gz)")
     parser.add_argument("--commit", help="commit of the checkout, recorded for a branch such as main")
     args = parser.parse_args(argv)
     manifest = build(Path(args.src), args.tag)
@@ -303,11 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         manifest["commit"] = args.commit
     text = dumps(manifest)
     out = Path(args.out)
-    if out.exists() and out.read_text(encoding="utf-8") == text:
+    if out.exists() and out.read_bytes() == encode(text, out):
         print(f"{out}: unchanged")
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out.write_bytes(encode(text, out))
     m = json.loads(text)
     print(f"{out}: {len(m['modules'])} modules, {len(m['configs'])} configs, "
           f"{len(m['docs'])} docs pages, {len(m['examples'])} example files")

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bookkit.nemorl.manifest import load
+from bookkit.nemorl.manifest_io import load, manifest_file
 from bookkit.nemorl.releases import DATA, OUT, STEPS, counts, diff
 
 LIST_LIMIT = 60  # longer lists are cut, with the number left out
@@ -119,7 +119,7 @@ def render(d: dict) -> str:
 
 def pages(data: Path = DATA) -> dict[str, str]:
     """``{file name: text}`` of every release page, from the manifests under ``data``."""
-    return {page_name(a, b) + ".md": render(diff(load(data / f"{a}.json"), load(data / f"{b}.json")))
+    return {page_name(a, b) + ".md": render(diff(load(manifest_file(data, a)), load(manifest_file(data, b))))
             for a, b in STEPS}
 
 

@@ -1,6 +1,6 @@
 """``bookkit drift --to <manifest>``: what in the book another NeMo RL release would make wrong.
 
-    bookkit drift --to book/_data/nemo_rl/main.json [--from book/_data/nemo_rl/v0.7.0.json] [PATH ...]
+    bookkit drift --to book/_data/nemo_rl/main.json.gz [--from book/_data/nemo_rl/v0.7.0.json] [PATH ...]
 
 Every page is scanned with refcheck's scanner (:func:`bookkit.refcheck.scan.scan`:
 ``nemo_rl`` names, ``examples/`` paths, ``--config`` files, override keys on
@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from bookkit.nemorl.manifest_io import load
 from bookkit.nemorl.releases import diff
 from bookkit.refcheck.pages import page_text
 from bookkit.refcheck.scan import Index, scan
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     manifests = []
     for path in (args.from_, args.to):
         try:
-            manifests.append(json.loads(Path(path).read_text(encoding="utf-8")))
+            manifests.append(load(path))
         except (OSError, ValueError) as exc:
             print(f"bookkit drift: {path}: cannot read the manifest ({exc}); write one with `bookkit manifest`")
             return 2
