@@ -146,7 +146,8 @@ def print_tables(results: dict, expectations: claimlib.Expectations) -> None:
     print(f"{'notebook / number':48s} " + " ".join(f"{i + 1:>6d}" for i in range(len(labels))) + "     min    max")
     for i, label in enumerate(labels):
         result = results[label]
-        print(f"   variant {i + 1}: {label:{width}s}  {result['seconds']:5.0f} s" +
+        took = "recorded" if result.get("recorded") else f"{result['seconds']:5.0f} s"
+        print(f"   variant {i + 1}: {label:{width}s}  {took}" +
               (f"  failed: {result['failed']}" if result["failed"] else ""))
     for notebook, numbers in sorted(table.items()):
         for name, row in sorted(numbers.items()):
